@@ -1,0 +1,87 @@
+"""The Litestar application: every domain's router listed once, one error renderer."""
+
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import __version__
+from app.auth import provide_caller
+from app.config import Settings, load_settings
+from app.db.session import Database, commit, rollback
+from app.errors_render import render_exception
+from app.health import HealthController
+from app.projects.controllers import ProjectController
+from app.tenants.controllers import TenantController
+
+
+async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
+    """The request's transaction: committed (then its jobs sent) before the reply is sent."""
+    database: Database = state.database
+    async with database.session() as session:
+        try:
+            yield session
+        except BaseException:
+            await rollback(session)
+            raise
+        await commit(session)
+
+
+def provide_settings(state: State) -> Settings:
+    settings: Settings = state.settings
+    return settings
+
+
+API_CONTROLLERS: list[Any] = [TenantController, ProjectController]
+
+
+def create_app(
+    settings: Settings, database: Database, *, extra_routers: list[Any] | None = None
+) -> Litestar:
+    """The ASGI app over ``database`` (which owns the job sender) and ``settings``."""
+    api = Router(
+        path="/api/v1",
+        route_handlers=API_CONTROLLERS,
+        dependencies={"caller": Provide(provide_caller)},
+        security=[{"bearer": []}],
+    )
+
+    async def dispose_database() -> None:
+        await database.dispose()
+
+    return Litestar(
+        route_handlers=[api, HealthController, *(extra_routers or [])],
+        dependencies={
+            "session": Provide(provide_session),
+            "settings": Provide(provide_settings, sync_to_thread=False),
+        },
+        state=State({"settings": settings, "database": database}),
+        exception_handlers={Exception: render_exception},
+        request_max_body_size=settings.max_payload_bytes * 2 + 65_536,
+        openapi_config=OpenAPIConfig(
+            title="Herald",
+            version=__version__,
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", description="API key")
+                }
+            ),
+        ),
+        on_shutdown=[dispose_database],
+        debug=False,
+    )
+
+
+def create_app_from_env() -> Litestar:
+    """Factory for ``uvicorn --factory`` in ``herald api``: the process boundary reads env."""
+    from workers.queue import sender_for
+
+    settings = load_settings(os.environ)
+    return create_app(settings, Database(settings.database_url, sender=sender_for(settings)))

@@ -1,0 +1,126 @@
+"""Settings: every ``HERALD_*`` variable, read once from an explicit environ and validated.
+
+``load_settings(os.environ)`` is called by the process entry points (``app.cli``,
+``workers.entrypoint``) and the resulting frozen value is passed down; nothing reads the
+environment at import time.
+"""
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+DEFAULT_RETRY_SCHEDULE_S = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
+LOOPBACK_NETWORKS: tuple[IPNetwork, ...] = (
+    ipaddress.ip_network("127.0.0.0/8"),
+    ipaddress.ip_network("::1/128"),
+)
+
+
+class ConfigError(ValueError):
+    """A HERALD_* variable has a value Herald cannot use; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite+aiosqlite:///herald.db"
+    redis_url: str | None = None
+    secret_key: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+    allowed_private_networks: tuple[IPNetwork, ...] = ()
+    max_payload_bytes: int = 262_144
+    retry_schedule_s: tuple[int, ...] = DEFAULT_RETRY_SCHEDULE_S
+    request_timeout_s: float = 15.0
+    # Tuning knobs (documented in the README, not in the contract).
+    scheduler_interval_s: float = 1.0
+    requeue_after_s: float = 60.0
+    retry_jitter: float = 0.2
+    max_retry_after_s: float = 3600.0
+    disable_after_s: int = 5 * 24 * 3600
+    frame_ancestors: tuple[str, ...] = ("*",)
+    log_level: str = "INFO"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def with_changes(self, **changes: object) -> "Settings":
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Build ``Settings`` from ``environ``; raise ``ConfigError`` naming the bad variable."""
+    defaults = Settings()
+    return Settings(
+        database_url=environ.get("HERALD_DATABASE_URL", defaults.database_url),
+        redis_url=environ.get("HERALD_REDIS_URL") or None,
+        secret_key=environ.get("HERALD_SECRET_KEY") or None,
+        public_url=environ.get("HERALD_PUBLIC_URL", defaults.public_url).rstrip("/"),
+        allowed_private_networks=parse_networks(
+            environ.get("HERALD_ALLOWED_PRIVATE_NETWORKS", ""), "HERALD_ALLOWED_PRIVATE_NETWORKS"
+        ),
+        max_payload_bytes=_int(environ, "HERALD_MAX_PAYLOAD_BYTES", defaults.max_payload_bytes),
+        retry_schedule_s=parse_retry_schedule(
+            environ.get("HERALD_RETRY_SCHEDULE", ""), "HERALD_RETRY_SCHEDULE"
+        )
+        or defaults.retry_schedule_s,
+        request_timeout_s=_float(environ, "HERALD_REQUEST_TIMEOUT", defaults.request_timeout_s),
+        scheduler_interval_s=_float(
+            environ, "HERALD_SCHEDULER_INTERVAL", defaults.scheduler_interval_s
+        ),
+        requeue_after_s=_float(environ, "HERALD_REQUEUE_AFTER", defaults.requeue_after_s),
+        disable_after_s=_int(environ, "HERALD_DISABLE_AFTER", defaults.disable_after_s),
+        frame_ancestors=tuple(environ.get("HERALD_FRAME_ANCESTORS", "*").split()),
+        log_level=environ.get("HERALD_LOG_LEVEL", defaults.log_level).upper(),
+    )
+
+
+def parse_networks(raw: str, name: str) -> tuple[IPNetwork, ...]:
+    networks = []
+    for part in raw.split(","):
+        if part.strip():
+            try:
+                networks.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError as exc:
+                raise ConfigError(f"{name}: {part.strip()!r} is not a CIDR ({exc})") from None
+    return tuple(networks)
+
+
+def parse_retry_schedule(raw: str, name: str) -> tuple[int, ...]:
+    """``"0,5,300"`` → ``(0, 5, 300)``; empty → ``()``."""
+    if not raw.strip():
+        return ()
+    try:
+        delays = tuple(int(part) for part in raw.split(","))
+    except ValueError:
+        raise ConfigError(f"{name}: expected comma-separated whole seconds, got {raw!r}") from None
+    if any(delay < 0 for delay in delays):
+        raise ConfigError(f"{name}: delays cannot be negative")
+    return delays
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name}: must be positive, got {value}")
+    return value
+
+
+def _float(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name}: must be positive, got {value}")
+    return value

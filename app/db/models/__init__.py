@@ -1,0 +1,21 @@
+"""Every table, importable from one place (Alembic's autogenerate reads ``Base.metadata``)."""
+
+from app.db.models.attempt import Attempt
+from app.db.models.delivery import Delivery
+from app.db.models.endpoint import Endpoint, EndpointSecret
+from app.db.models.event_type import EventType
+from app.db.models.message import Message
+from app.db.models.project import ApiKey, Project
+from app.db.models.tenant import Tenant
+
+__all__ = [
+    "ApiKey",
+    "Attempt",
+    "Delivery",
+    "Endpoint",
+    "EndpointSecret",
+    "EventType",
+    "Message",
+    "Project",
+    "Tenant",
+]

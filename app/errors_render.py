@@ -1,0 +1,80 @@
+"""The one renderer: any exception → the contract's ``{"code", "detail", "fields"?}``."""
+
+import logging
+import re
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotFoundException,
+    ValidationException,
+)
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from app.errors import HeraldError
+
+log = logging.getLogger("herald.api")
+
+_MSGSPEC_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
+
+
+def error_response(status_code: int, code: str, detail: str, fields: Any = None) -> Response[Any]:
+    body: dict[str, Any] = {"code": code, "detail": detail}
+    if fields:
+        body["fields"] = fields
+    return Response(body, status_code=status_code)
+
+
+def render_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, HeraldError):
+        return error_response(exc.status_code, exc.code, exc.detail, exc.fields)
+    if isinstance(exc, ValidationException):
+        return _render_validation(exc)
+    if isinstance(exc, NotFoundException):
+        return error_response(404, "not_found", "no such resource")
+    if isinstance(exc, MethodNotAllowedException):
+        return error_response(405, "method_not_allowed", str(exc.detail))
+    if isinstance(exc, HTTPException):
+        if exc.status_code == 413:
+            return error_response(413, "payload_too_large", "the request body is too large")
+        if exc.status_code == 400:
+            return error_response(400, "malformed_request", str(exc.detail))
+        if exc.status_code < 500:
+            return error_response(exc.status_code, "bad_request", str(exc.detail))
+    if _is_dependency_down(exc):
+        log.warning("dependency unavailable on %s %s: %r", request.method, request.url.path, exc)
+        return error_response(
+            503, "service_unavailable", "a dependency (database or broker) is unavailable; retry"
+        )
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "an unexpected error occurred")
+
+
+def _render_validation(exc: ValidationException) -> Response[Any]:
+    fields: dict[str, str] = {}
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict) and item.get("key"):
+            message = str(item.get("message", "is invalid"))
+            key = str(item["key"])
+            match = _MSGSPEC_PATH.search(message)
+            if match and match["path"]:
+                key = match["path"]
+            fields[key] = _MSGSPEC_PATH.sub("", message)
+    if not fields:
+        detail = str(exc.detail) if exc.detail else "the request body is not valid JSON"
+        return error_response(400, "malformed_request", detail)
+    detail = "; ".join(f"{key}: {message}" for key, message in fields.items())
+    return error_response(422, "validation_failed", detail, fields)
+
+
+def _is_dependency_down(exc: BaseException) -> bool:
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, ConnectionError | TimeoutError | OSError):
+        return True
+    return type(exc).__module__.startswith(("redis.", "asyncpg."))

@@ -1,0 +1,72 @@
+"""Tenants: the producer's customers, each addressed by id or by its own ``uid``."""
+
+import msgspec
+from sqlalchemy import Select, delete, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.models import Tenant
+from app.errors import Conflict, not_found
+from app.ids import new_id
+from app.pagination import Page, PageRequest, paginate
+from app.tenants.schemas import TenantIn, TenantPatch
+
+
+def _visible(project_id: str) -> Select[Tenant]:
+    return select(Tenant).where(Tenant.project_id == project_id, Tenant.is_operational.is_(False))
+
+
+async def get_tenant(session: AsyncSession, project_id: str, key: str) -> Tenant:
+    """The project's tenant whose id or uid is ``key``; ``NotFound`` otherwise."""
+    tenant = await session.scalar(
+        _visible(project_id).where(or_(Tenant.id == key, Tenant.uid == key)).limit(1)
+    )
+    if tenant is None:
+        raise not_found("tenant", key)
+    return tenant
+
+
+async def list_tenants(session: AsyncSession, project_id: str, page: PageRequest) -> Page[Tenant]:
+    return await paginate(session, _visible(project_id), Tenant.id, page)
+
+
+async def create_tenant(session: AsyncSession, project_id: str, data: TenantIn) -> Tenant:
+    tenant_id = new_id("tnt")
+    tenant = Tenant(
+        id=tenant_id,
+        project_id=project_id,
+        uid=data.uid or tenant_id,
+        name=data.name,
+        metadata_=data.metadata,
+    )
+    session.add(tenant)
+    await _flush_unique_uid(session, tenant.uid)
+    return tenant
+
+
+async def update_tenant(
+    session: AsyncSession, project_id: str, key: str, patch: TenantPatch
+) -> Tenant:
+    tenant = await get_tenant(session, project_id, key)
+    if patch.name is not msgspec.UNSET:
+        tenant.name = patch.name
+    if patch.uid is not msgspec.UNSET:
+        tenant.uid = patch.uid
+    if patch.metadata is not msgspec.UNSET:
+        tenant.metadata_ = patch.metadata
+    await _flush_unique_uid(session, tenant.uid)
+    return tenant
+
+
+async def delete_tenant(session: AsyncSession, project_id: str, key: str) -> None:
+    """Delete the tenant with its endpoints, messages, deliveries and attempts."""
+    tenant = await get_tenant(session, project_id, key)
+    await session.execute(delete(Tenant).where(Tenant.id == tenant.id))
+
+
+async def _flush_unique_uid(session: AsyncSession, uid: str) -> None:
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        raise Conflict(f"a tenant with uid {uid!r} already exists", code="uid_taken") from None

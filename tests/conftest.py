@@ -1,0 +1,107 @@
+"""Shared fixtures: a migrated database per test, the app over it, a project and its key.
+
+The SQLite schema is built once per session by the Alembic migrations into a template
+file; each test gets a copy of it, so every test starts from the real migrated schema.
+"""
+
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from app.asgi import create_app
+from app.config import LOOPBACK_NETWORKS, Settings
+from app.db.migrate import upgrade
+from app.db.session import Database, JobSender, commit
+from app.projects.service import create_project
+
+_plugins = ["tests.receivers", "tests.services"]
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "herald.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def database_url(migrated_sqlite_template: Path, tmp_path: Path) -> str:
+    path = tmp_path / "herald.db"
+    shutil.copy(migrated_sqlite_template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    """Settings for tests: compressed retries and timeouts, loopback receivers allowed."""
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret-key",
+        allowed_private_networks=LOOPBACK_NETWORKS,
+        retry_schedule_s=(0, 1, 1, 1),
+        request_timeout_s=2.0,
+        scheduler_interval_s=0.1,
+        requeue_after_s=2.0,
+        retry_jitter=0.0,
+    )
+
+
+@pytest.fixture
+def job_sender() -> JobSender | None:
+    """The queue the app's commits feed; tests that deliver override this."""
+    return None
+
+
+@pytest.fixture
+async def database(settings: Settings, job_sender: JobSender | None) -> AsyncIterator[Database]:
+    db = Database(settings.database_url, sender=job_sender)
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+def app(settings: Settings, database: Database) -> Litestar:
+    return create_app(settings, database)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    async with AsyncTestClient(app=app, base_url="http://herald.test") as test_client:
+        yield test_client
+
+
+@dataclass(frozen=True)
+class ProjectKey:
+    project_id: str
+    api_key: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+async def make_project(database: Database, settings: Settings, name: str) -> ProjectKey:
+    async with database.session() as session:
+        created = await create_project(
+            session, name, settings.retry_schedule_s, settings.disable_after_s
+        )
+        await commit(session)
+    return ProjectKey(created.project.id, created.api_key)
+
+
+@pytest.fixture
+async def project(database: Database, settings: Settings) -> ProjectKey:
+    return await make_project(database, settings, "acme-test")
+
+
+@pytest.fixture
+async def api(client: httpx.AsyncClient, project: ProjectKey) -> httpx.AsyncClient:
+    """The test client, authenticated as ``project``."""
+    client.headers.update(project.headers)
+    return client
