@@ -15,9 +15,13 @@ from app import __version__
 from app.auth import provide_caller
 from app.config import Settings, load_settings
 from app.db.session import Database, commit, rollback
+from app.endpoints.controllers import EndpointController
+from app.errors import DependencyUnavailable
 from app.errors_render import render_exception
+from app.event_types.controllers import EventTypeController
 from app.health import HealthController
 from app.projects.controllers import ProjectController
+from app.secretbox import SecretBox
 from app.tenants.controllers import TenantController
 
 
@@ -38,7 +42,22 @@ def provide_settings(state: State) -> Settings:
     return settings
 
 
-API_CONTROLLERS: list[Any] = [TenantController, ProjectController]
+def provide_secret_box(state: State) -> SecretBox:
+    """The app's one ``SecretBox`` (HKDF runs once, in ``create_app``, not per request)."""
+    box: SecretBox | None = state.secret_box
+    if box is None:
+        raise DependencyUnavailable(
+            "HERALD_SECRET_KEY is not set, so endpoint secrets cannot be sealed or opened"
+        )
+    return box
+
+
+API_CONTROLLERS: list[Any] = [
+    TenantController,
+    EventTypeController,
+    EndpointController,
+    ProjectController,
+]
 
 
 def create_app(
@@ -60,8 +79,15 @@ def create_app(
         dependencies={
             "session": Provide(provide_session),
             "settings": Provide(provide_settings, sync_to_thread=False),
+            "secret_box": Provide(provide_secret_box, sync_to_thread=False),
         },
-        state=State({"settings": settings, "database": database}),
+        state=State(
+            {
+                "settings": settings,
+                "database": database,
+                "secret_box": SecretBox(settings.secret_key) if settings.secret_key else None,
+            }
+        ),
         exception_handlers={Exception: render_exception},
         request_max_body_size=settings.max_payload_bytes * 2 + 65_536,
         openapi_config=OpenAPIConfig(

@@ -1,0 +1,134 @@
+"""Endpoint signing keys, sealed at rest with the ``SecretBox``; plaintext never leaves here
+except as a ``SigningKey`` for the signer or the one reply of GET ``…/secret``.
+
+An endpoint has exactly one current key (``expires_at`` None). Rotating gives the old one
+an ``expires_at`` at the end of the project's overlap window, during which both sign.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.base import utcnow
+from app.db.models import Endpoint, EndpointSecret
+from app.delivery.signing import Algorithm, SigningKey, new_key, parse_key, public_key
+from app.errors import not_found
+from app.ids import new_id
+from app.secretbox import SecretBox
+
+
+@dataclass(frozen=True)
+class CurrentKey:
+    """The endpoint's current key as its owner sees it: ``whsec_…``/``whsk_…`` (+ ``whpk_…``)."""
+
+    key: str
+    public_key: str | None
+
+    def __repr__(self) -> str:
+        return "CurrentKey(…)"
+
+
+async def add_current_key(
+    session: AsyncSession, box: SecretBox, endpoint_id: str, key_text: str | None = None
+) -> EndpointSecret:
+    """Store ``key_text`` (a new ``whsec_`` key if None) sealed as the current key.
+
+    Raises ``InvalidKey`` for a malformed key. The caller retires any previous current key.
+    """
+    key_text = key_text or new_key()
+    signing_key = parse_key(key_text)
+    secret = EndpointSecret(
+        id=new_id("sec"),
+        endpoint_id=endpoint_id,
+        algorithm=signing_key.algorithm,
+        ciphertext=box.seal(key_text),
+        created_at=utcnow(),
+        expires_at=None,
+    )
+    session.add(secret)
+    await session.flush()
+    return secret
+
+
+async def get_current_key(session: AsyncSession, box: SecretBox, endpoint_id: str) -> CurrentKey:
+    """The endpoint's current key in clear; ``NotFound`` if it has none."""
+    secret = await _current(session, endpoint_id)
+    if secret is None:
+        raise not_found("secret of endpoint", endpoint_id)
+    text = box.open(secret.ciphertext)
+    return CurrentKey(key=text, public_key=public_key(text))
+
+
+async def rotate_key(
+    session: AsyncSession,
+    box: SecretBox,
+    endpoint: Endpoint,
+    overlap_s: int,
+    new_key_text: str | None = None,
+) -> EndpointSecret:
+    """Make ``new_key_text`` (or a fresh key of the current algorithm) the current key.
+
+    The old current key keeps signing for ``overlap_s`` seconds (0: it stops at once);
+    keys whose overlap has already ended are deleted. Raises ``InvalidKey``.
+    """
+    now = utcnow()
+    if new_key_text is not None:
+        parse_key(new_key_text)
+    await session.execute(
+        delete(EndpointSecret).where(
+            EndpointSecret.endpoint_id == endpoint.id,
+            EndpointSecret.expires_at.is_not(None),
+            EndpointSecret.expires_at <= now,
+        )
+    )
+    current = await _current(session, endpoint.id)
+    algorithm = current.algorithm if current is not None else "hmac-sha256"
+    if current is not None:
+        if overlap_s > 0:
+            current.expires_at = now + timedelta(seconds=overlap_s)
+        else:
+            await session.delete(current)
+        await session.flush()
+    return await add_current_key(
+        session, box, endpoint.id, new_key_text or new_key(_algorithm(algorithm))
+    )
+
+
+async def signing_keys(
+    session: AsyncSession, box: SecretBox, endpoint_ids: Sequence[str], now: datetime
+) -> dict[str, list[SigningKey]]:
+    """Every key in force at ``now`` for each endpoint, newest first, in one query.
+
+    Each id of ``endpoint_ids`` is in the result (an empty list if it has no key).
+    Raises ``SecretBoxError`` if a key was sealed under a master key this process lacks.
+    """
+    keys: dict[str, list[SigningKey]] = {endpoint_id: [] for endpoint_id in endpoint_ids}
+    if not keys:
+        return keys
+    rows = await session.scalars(
+        select(EndpointSecret)
+        .where(
+            EndpointSecret.endpoint_id.in_(list(keys)),
+            EndpointSecret.expires_at.is_(None) | (EndpointSecret.expires_at > now),
+        )
+        .order_by(EndpointSecret.expires_at.is_(None).desc(), EndpointSecret.created_at.desc())
+    )
+    for secret in rows:
+        keys[secret.endpoint_id].append(parse_key(box.open(secret.ciphertext)))
+    return keys
+
+
+async def _current(session: AsyncSession, endpoint_id: str) -> EndpointSecret | None:
+    return await session.scalar(
+        select(EndpointSecret)
+        .where(EndpointSecret.endpoint_id == endpoint_id, EndpointSecret.expires_at.is_(None))
+        .order_by(EndpointSecret.created_at.desc())
+        .limit(1)
+    )
+
+
+def _algorithm(name: str) -> Algorithm:
+    return "ed25519" if name == "ed25519" else "hmac-sha256"

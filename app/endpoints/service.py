@@ -1,0 +1,244 @@
+"""Endpoints: a tenant's webhook URLs, their filters, custom headers, state and health.
+
+Every URL written passes the SSRF guard; every secret goes through ``app.endpoints.secrets``
+and is stored sealed only.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+from sqlalchemy import Select, delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.base import utcnow
+from app.db.models import Delivery, Endpoint, Tenant
+from app.delivery.headers import validate_custom_headers
+from app.delivery.signing import InvalidKey, parse_key
+from app.delivery.ssrf import NetworkPolicy, UnsafeURL, check_endpoint_url
+from app.endpoints import secrets
+from app.endpoints.schemas import EndpointIn, EndpointPatch, Status
+from app.errors import ValidationFailed, not_found
+from app.ids import new_id
+from app.pagination import Page, PageRequest, paginate
+from app.projects.service import get_project
+from app.secretbox import SecretBox
+from app.tenants.service import get_tenant
+
+DISABLED_BY_API = "disabled through the API"
+STATS_WINDOW = timedelta(hours=24)
+DELIVERY_STATES = ("pending", "succeeded", "failed", "exhausted")
+
+
+def endpoint_status(endpoint: Endpoint) -> Status:
+    """``disabled``, else ``paused``, else ``failing`` (failures under way), else ``active``."""
+    if endpoint.disabled:
+        return "disabled"
+    if endpoint.paused:
+        return "paused"
+    if endpoint.failing_since is not None:
+        return "failing"
+    return "active"
+
+
+async def get_endpoint(
+    session: AsyncSession, project_id: str, tenant_key: str, endpoint_id: str
+) -> Endpoint:
+    """The endpoint ``endpoint_id`` of the project's tenant ``tenant_key``; ``NotFound`` else."""
+    tenant = await get_tenant(session, project_id, tenant_key)
+    return await endpoint_of(session, tenant, endpoint_id)
+
+
+async def endpoint_of(session: AsyncSession, tenant: Tenant, endpoint_id: str) -> Endpoint:
+    """The endpoint ``endpoint_id`` of ``tenant``; ``NotFound`` otherwise."""
+    endpoint = await session.scalar(_of_tenant(tenant).where(Endpoint.id == endpoint_id))
+    if endpoint is None:
+        raise not_found("endpoint", endpoint_id)
+    return endpoint
+
+
+async def list_endpoints(
+    session: AsyncSession, project_id: str, tenant_key: str, page: PageRequest
+) -> Page[Endpoint]:
+    tenant = await get_tenant(session, project_id, tenant_key)
+    return await paginate(session, _of_tenant(tenant), Endpoint.id, page)
+
+
+async def create_endpoint(
+    session: AsyncSession,
+    box: SecretBox,
+    policy: NetworkPolicy,
+    project_id: str,
+    tenant_key: str,
+    data: EndpointIn,
+) -> Endpoint:
+    """A new endpoint with its current signing key (``data.secret`` or a new ``whsec_``).
+
+    Raises ``ValidationFailed`` naming ``url``, ``headers`` or ``secret``.
+    """
+    tenant = await get_tenant(session, project_id, tenant_key)
+    return await add_endpoint(session, box, policy, tenant, data)
+
+
+async def add_endpoint(
+    session: AsyncSession, box: SecretBox, policy: NetworkPolicy, tenant: Tenant, data: EndpointIn
+) -> Endpoint:
+    """``create_endpoint`` for a tenant already in hand (operational endpoints use it too)."""
+    await check_url(data.url, policy)
+    headers = validate_custom_headers("headers", data.headers)
+    key_text = data.secret
+    if key_text is not None:
+        _parse_secret("secret", key_text)
+    endpoint = Endpoint(
+        id=new_id("ep"),
+        project_id=tenant.project_id,
+        tenant_id=tenant.id,
+        url=data.url,
+        description=data.description,
+        event_types=data.event_types,
+        channels=data.channels,
+        rate_limit=data.rate_limit,
+        headers=headers,
+        metadata_=data.metadata,
+        disabled=data.disabled,
+        disabled_reason=DISABLED_BY_API if data.disabled else None,
+    )
+    session.add(endpoint)
+    await session.flush()
+    await secrets.add_current_key(session, box, endpoint.id, key_text)
+    return endpoint
+
+
+async def update_endpoint(
+    session: AsyncSession,
+    policy: NetworkPolicy,
+    project_id: str,
+    tenant_key: str,
+    endpoint_id: str,
+    patch: EndpointPatch,
+) -> Endpoint:
+    """Apply ``patch``; enabling a disabled endpoint also resets its health."""
+    endpoint = await get_endpoint(session, project_id, tenant_key, endpoint_id)
+    if patch.url is not msgspec.UNSET:
+        await check_url(patch.url, policy)
+        endpoint.url = patch.url
+    if patch.headers is not msgspec.UNSET:
+        endpoint.headers = validate_custom_headers("headers", patch.headers)
+    plain = {
+        "description": patch.description,
+        "event_types": patch.event_types,
+        "channels": patch.channels,
+        "rate_limit": patch.rate_limit,
+        "metadata_": patch.metadata,
+        "paused": patch.paused,
+    }
+    for attribute, value in plain.items():
+        if value is not msgspec.UNSET:
+            setattr(endpoint, attribute, value)
+    if patch.disabled is not msgspec.UNSET:
+        set_disabled(endpoint, patch.disabled, DISABLED_BY_API)
+    endpoint.updated_at = utcnow()
+    await session.flush()
+    return endpoint
+
+
+def set_disabled(endpoint: Endpoint, disabled: bool, reason: str) -> None:
+    """Disable with ``reason``, or enable: clears the reason and the failure history."""
+    if disabled and not endpoint.disabled:
+        endpoint.disabled = True
+        endpoint.disabled_reason = reason
+    elif not disabled and endpoint.disabled:
+        endpoint.disabled = False
+        endpoint.disabled_reason = None
+        endpoint.failing_since = None
+        endpoint.consecutive_failures = 0
+        endpoint.circuit_open_until = None
+
+
+async def delete_endpoint(
+    session: AsyncSession, project_id: str, tenant_key: str, endpoint_id: str
+) -> None:
+    """Delete the endpoint with its keys, deliveries and attempts."""
+    endpoint = await get_endpoint(session, project_id, tenant_key, endpoint_id)
+    await session.execute(delete(Endpoint).where(Endpoint.id == endpoint.id))
+
+
+async def get_secret(
+    session: AsyncSession, box: SecretBox, project_id: str, tenant_key: str, endpoint_id: str
+) -> secrets.CurrentKey:
+    endpoint = await get_endpoint(session, project_id, tenant_key, endpoint_id)
+    return await secrets.get_current_key(session, box, endpoint.id)
+
+
+async def rotate_secret(
+    session: AsyncSession,
+    box: SecretBox,
+    project_id: str,
+    tenant_key: str,
+    endpoint_id: str,
+    key_text: str | None,
+) -> None:
+    """Rotate to ``key_text`` (or a new key); the old one signs on for the project's overlap."""
+    endpoint = await get_endpoint(session, project_id, tenant_key, endpoint_id)
+    if key_text is not None:
+        _parse_secret("key", key_text)
+    project = await get_project(session, project_id)
+    await secrets.rotate_key(session, box, endpoint, project.secret_overlap_s, key_text)
+
+
+@dataclass(frozen=True)
+class DeliveryStats:
+    """Deliveries of an endpoint updated since ``since``, counted by state."""
+
+    since: datetime
+    counts: Mapping[str, int]
+
+    @property
+    def success_rate(self) -> float | None:
+        """Succeeded over settled-or-failing (pending left out); None when there are none."""
+        tried = sum(self.counts.get(state, 0) for state in ("succeeded", "failed", "exhausted"))
+        return self.counts.get("succeeded", 0) / tried if tried else None
+
+
+async def delivery_stats(
+    session: AsyncSession,
+    project_id: str,
+    tenant_key: str,
+    endpoint_id: str,
+    since: datetime | None,
+) -> DeliveryStats:
+    """Count the endpoint's deliveries updated since ``since`` (default 24 h ago) by state."""
+    endpoint = await get_endpoint(session, project_id, tenant_key, endpoint_id)
+    if since is None:
+        since = utcnow() - STATS_WINDOW
+    elif since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    rows = await session.execute(
+        select(Delivery.status, func.count())
+        .where(Delivery.endpoint_id == endpoint.id, Delivery.updated_at >= since)
+        .group_by(Delivery.status)
+    )
+    counts = dict.fromkeys(DELIVERY_STATES, 0) | {status: n for status, n in rows}
+    return DeliveryStats(since=since, counts=counts)
+
+
+async def check_url(url: str, policy: NetworkPolicy) -> None:
+    """Raise ``ValidationFailed`` (field ``url``) unless the SSRF guard accepts ``url``."""
+    try:
+        await check_endpoint_url(url, policy)
+    except UnsafeURL as exc:
+        raise ValidationFailed.field("url", exc.reason) from None
+
+
+def _parse_secret(field: str, key_text: str) -> None:
+    try:
+        parse_key(key_text)
+    except InvalidKey as exc:
+        raise ValidationFailed.field(field, str(exc)) from None
+
+
+def _of_tenant(tenant: Tenant) -> Select[Endpoint]:
+    return select(Endpoint).where(
+        Endpoint.project_id == tenant.project_id, Endpoint.tenant_id == tenant.id
+    )
