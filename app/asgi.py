@@ -12,6 +12,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import __version__
+from app.attempts.controllers import AttemptController
 from app.auth import provide_caller
 from app.config import Settings, load_settings
 from app.db.session import Database, commit, rollback
@@ -20,6 +21,7 @@ from app.errors import DependencyUnavailable
 from app.errors_render import render_exception
 from app.event_types.controllers import EventTypeController
 from app.health import HealthController
+from app.messages.controllers import MessageController
 from app.projects.controllers import ProjectController
 from app.secretbox import SecretBox
 from app.tenants.controllers import TenantController
@@ -57,6 +59,8 @@ API_CONTROLLERS: list[Any] = [
     EventTypeController,
     EndpointController,
     ProjectController,
+    MessageController,
+    AttemptController,
 ]
 
 

@@ -4,23 +4,26 @@ The SQLite schema is built once per session by the Alembic migrations into a tem
 file; each test gets a copy of it, so every test starts from the real migrated schema.
 """
 
+import asyncio
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import dramatiq
 import httpx
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from app.asgi import create_app
 from app.config import LOOPBACK_NETWORKS, Settings
 from app.db.migrate import upgrade
 from app.db.session import Database, JobSender, commit
 from app.projects.service import create_project
+from workers.scheduler import run_scheduler
+from workers.stack import WorkerStack, build_worker_stack
 
-_plugins = ["tests.receivers", "tests.services"]
+pytest_plugins = ["tests.receivers", "tests.services"]
 
 
 @pytest.fixture(scope="session")
@@ -60,19 +63,26 @@ def job_sender() -> JobSender | None:
 
 @pytest.fixture
 async def database(settings: Settings, job_sender: JobSender | None) -> AsyncIterator[Database]:
+    """The database as seen from the test's own event loop."""
     db = Database(settings.database_url, sender=job_sender)
     yield db
     await db.dispose()
 
 
 @pytest.fixture
-def app(settings: Settings, database: Database) -> Litestar:
-    return create_app(settings, database)
+async def app(settings: Settings, job_sender: JobSender | None) -> AsyncIterator[Litestar]:
+    """The app over its own engine, served on the test's event loop."""
+    app_database = Database(settings.database_url, sender=job_sender)
+    yield create_app(settings, app_database)
+    await app_database.dispose()
 
 
 @pytest.fixture
 async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
-    async with AsyncTestClient(app=app, base_url="http://herald.test") as test_client:
+    # httpx's ASGI transport runs the app on this loop without blocking it (Litestar's
+    # test client blocks the loop while a request runs, which starves the scheduler).
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://herald.test") as test_client:
         yield test_client
 
 
@@ -105,3 +115,34 @@ async def api(client: httpx.AsyncClient, project: ProjectKey) -> httpx.AsyncClie
     """The test client, authenticated as ``project``."""
     client.headers.update(project.headers)
     return client
+
+
+@pytest.fixture
+def worker_stack(settings: Settings) -> Iterator[WorkerStack]:
+    """An in-process Dramatiq worker (stub broker) running Herald's actors."""
+    stack = build_worker_stack(settings)
+    worker = dramatiq.Worker(stack.broker, worker_threads=4, worker_timeout=50)
+    worker.start()
+    yield stack
+    worker.stop(timeout=10_000)
+
+
+@pytest.fixture
+async def scheduler(database: Database, settings: Settings) -> AsyncIterator[None]:
+    """The scheduler loop running beside the test, on the test's event loop."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_scheduler(database, settings, stop))
+    yield
+    stop.set()
+    await asyncio.wait_for(task, timeout=10)
+
+
+async def wait_until(
+    predicate: Callable[[], Awaitable[bool]], timeout_s: float = 10.0, interval_s: float = 0.05
+) -> None:
+    """Poll ``predicate`` until it holds; AssertionError after ``timeout_s``."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout_s} s")
+        await asyncio.sleep(interval_s)

@@ -1,0 +1,196 @@
+"""``herald``: the command line. Each command is a process boundary: it reads the
+environment once into ``Settings`` and passes that value down."""
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import signal
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+
+from app.config import LOOPBACK_NETWORKS, ConfigError, Settings, load_settings
+from app.logs import configure_logging
+
+DEV_STATE_DIR = Path(".herald")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings(os.environ)
+    except ConfigError as exc:
+        print(f"herald: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    result: int = args.run(settings, args)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="herald", description="Outbound webhooks as a service.")
+    commands = parser.add_subparsers(title="commands")
+
+    dev = commands.add_parser("dev", help="everything in one process on SQLite (development)")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=8000)
+    dev.add_argument("--threads", type=int, default=8, help="worker threads")
+    dev.set_defaults(run=run_dev)
+
+    migrate = commands.add_parser("migrate", help="upgrade the database schema to the latest")
+    migrate.set_defaults(run=run_migrate)
+
+    api = commands.add_parser("api", help="serve the API and portal (production)")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api.add_argument("--workers", type=int, default=1)
+    api.set_defaults(run=run_api)
+
+    worker = commands.add_parser("worker", help="run delivery workers (production)")
+    worker.add_argument("--processes", type=int, default=2)
+    worker.add_argument("--threads", type=int, default=8)
+    worker.set_defaults(run=run_worker)
+
+    scheduler = commands.add_parser("scheduler", help="run the retry/recovery scheduler")
+    scheduler.set_defaults(run=run_scheduler_process)
+
+    project = commands.add_parser("project", help="manage projects").add_subparsers()
+    create = project.add_parser("create", help="create a project and print its first API key")
+    create.add_argument("name")
+    create.add_argument("--json", action="store_true", help='print {"id", "api_key"}')
+    create.set_defaults(run=run_project_create)
+    return parser
+
+
+def run_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db.migrate import upgrade
+
+    upgrade(settings.database_url)
+    print("database is at the latest schema")
+    return 0
+
+
+def run_project_create(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db.session import Database, commit
+    from app.projects.service import create_project
+
+    async def create() -> tuple[str, str]:
+        database = Database(settings.database_url)
+        try:
+            async with database.session() as session:
+                created = await create_project(
+                    session, args.name, settings.retry_schedule_s, settings.disable_after_s
+                )
+                await commit(session)
+            return created.project.id, created.api_key
+        finally:
+            await database.dispose()
+
+    project_id, api_key = asyncio.run(create())
+    if args.json:
+        print(json.dumps({"id": project_id, "api_key": api_key}))
+    else:
+        print(f"project {args.name} ({project_id})\nAPI key (shown once): {api_key}")
+    return 0
+
+
+def run_api(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    _require_production(settings)
+    uvicorn.run(
+        "app.asgi:create_app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        server_header=False,
+    )
+    return 0
+
+
+def run_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from dramatiq.cli import main as dramatiq_main
+    from dramatiq.cli import make_argument_parser
+
+    _require_production(settings)
+    dramatiq_args = make_argument_parser().parse_args(
+        ["workers.entrypoint", "--processes", str(args.processes), "--threads", str(args.threads)]
+    )
+    return int(dramatiq_main(dramatiq_args) or 0)
+
+
+def run_scheduler_process(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db.session import Database
+    from workers.queue import sender_for
+    from workers.scheduler import run_scheduler
+
+    _require_production(settings)
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        database = Database(settings.database_url, sender=sender_for(settings))
+        try:
+            await run_scheduler(database, settings, stop)
+        finally:
+            await database.dispose()
+
+    asyncio.run(serve())
+    return 0
+
+
+def _require_production(settings: Settings) -> None:
+    missing = [
+        name
+        for name, value in (
+            ("HERALD_SECRET_KEY", settings.secret_key),
+            ("HERALD_REDIS_URL", settings.redis_url),
+        )
+        if not value
+    ]
+    if missing:
+        raise SystemExit(f"herald: set {', '.join(missing)} (or use `herald dev` for development)")
+
+
+def dev_settings(settings: Settings, environ: Mapping[str, str]) -> Settings:
+    """``herald dev``'s view of the settings: in-process broker, loopback receivers allowed
+    unless HERALD_ALLOWED_PRIVATE_NETWORKS is set (even empty), a persisted secret key."""
+    changes: dict[str, object] = {"redis_url": None}
+    if "HERALD_ALLOWED_PRIVATE_NETWORKS" not in environ:
+        changes["allowed_private_networks"] = LOOPBACK_NETWORKS
+    if not settings.secret_key:
+        changes["secret_key"] = _persisted_secret("secret-key", lambda: secrets.token_urlsafe(32))
+    return settings.with_changes(**changes)
+
+
+def run_dev(settings: Settings, args: argparse.Namespace) -> int:
+    from app.dev import serve_dev
+
+    return serve_dev(dev_settings(settings, os.environ), args.host, args.port, args.threads)
+
+
+def _persisted_secret(name: str, make: Callable[[], str]) -> str:
+    """A development secret kept in ./.herald/ so restarts keep the same value."""
+    path = DEV_STATE_DIR / name
+    if path.exists():
+        return path.read_text().strip()
+    DEV_STATE_DIR.mkdir(exist_ok=True)
+    value = make()
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())

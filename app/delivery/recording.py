@@ -1,0 +1,174 @@
+"""Writing what a batch of attempts did: attempts, deliveries' next state, endpoint health."""
+
+import random
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, insert, literal, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.config import Settings
+from app.db.base import UTCDateTime, utcnow
+from app.db.models import Attempt, Delivery, Endpoint
+from app.delivery.client import AttemptResult
+from app.delivery.schedule import RetryPolicy, after_attempt
+from app.ids import new_id
+
+if TYPE_CHECKING:
+    from app.delivery.dispatch import ClaimedDelivery
+
+
+@dataclass
+class Outcomes:
+    """What a batch changed that others may want to announce (operational webhooks)."""
+
+    succeeded: list[str] = field(default_factory=list)  # delivery ids
+    failed: list[str] = field(default_factory=list)
+    exhausted: list[str] = field(default_factory=list)
+    failing: list[str] = field(default_factory=list)  # reached the project's failing threshold
+    disabled_endpoints: dict[str, str] = field(default_factory=dict)  # id → reason
+
+
+async def record_attempts(
+    session: AsyncSession,
+    settings: Settings,
+    claimed: Sequence["ClaimedDelivery"],
+    results: Sequence[AttemptResult],
+    rng: random.Random,
+) -> Outcomes:
+    now = utcnow()
+    outcomes = Outcomes()
+    attempt_rows = []
+    delivery_rows = []
+    for item, result in zip(claimed, results, strict=True):
+        delivery, project = item.delivery, item.project
+        attempts_made = delivery.attempt_count + 1
+        policy = RetryPolicy(
+            project.retry_schedule_s, settings.retry_jitter, settings.max_retry_after_s
+        )
+        state = after_attempt(
+            previous=delivery.status,
+            trigger=delivery.next_trigger,
+            succeeded=result.ok,
+            attempts_made=attempts_made,
+            retry_after_s=result.retry_after_s,
+            policy=policy,
+            now=now,
+            rng=rng,
+        )
+        attempt_rows.append(_attempt_row(item, result, now))
+        delivery_rows.append(
+            {
+                "id": delivery.id,
+                "status": state.status,
+                "attempt_count": attempts_made,
+                "next_attempt_at": state.next_attempt_at,
+                "next_trigger": "scheduled",
+                "last_status_code": result.status_code,
+                "last_attempt_at": now,
+                "lease_token": None,
+                "lease_until": None,
+                "updated_at": now,
+            }
+        )
+        bucket = {"succeeded": outcomes.succeeded, "exhausted": outcomes.exhausted}
+        bucket.get(state.status, outcomes.failed).append(delivery.id)
+        if not result.ok and attempts_made == project.failing_after_attempts:
+            outcomes.failing.append(delivery.id)
+    await session.execute(insert(Attempt), attempt_rows)
+    await session.execute(update(Delivery), delivery_rows)
+    await _update_endpoint_health(session, claimed, results, now, outcomes)
+    return outcomes
+
+
+def _attempt_row(
+    item: "ClaimedDelivery", result: AttemptResult, now: datetime
+) -> dict[str, object]:
+    return {
+        "id": new_id("atm"),
+        "project_id": item.delivery.project_id,
+        "tenant_id": item.delivery.tenant_id,
+        "delivery_id": item.delivery.id,
+        "message_id": item.delivery.message_id,
+        "endpoint_id": item.delivery.endpoint_id,
+        "status": "succeeded" if result.ok else "failed",
+        "response_status_code": result.status_code,
+        "response_body": result.body,
+        "duration_ms": result.duration_ms,
+        "error_kind": result.error_kind,
+        "error": result.error,
+        "trigger": item.delivery.next_trigger,
+        "created_at": now,
+    }
+
+
+async def _update_endpoint_health(
+    session: AsyncSession,
+    claimed: Sequence["ClaimedDelivery"],
+    results: Sequence[AttemptResult],
+    now: datetime,
+    outcomes: Outcomes,
+) -> None:
+    """Track runs of failures per endpoint; disable on 410 Gone or after disable-after."""
+    failures: dict[str, int] = defaultdict(int)
+    healthy: set[str] = set()
+    gone: set[str] = set()
+    disable_after: dict[str, int] = {}
+    for item, result in zip(claimed, results, strict=True):
+        endpoint_id = item.endpoint.id
+        disable_after[endpoint_id] = item.project.disable_after_s
+        if result.ok:
+            healthy.add(endpoint_id)
+        else:
+            failures[endpoint_id] += 1
+        if result.status_code == 410:
+            gone.add(endpoint_id)
+    if healthy:
+        await session.execute(
+            update(Endpoint)
+            .where(Endpoint.id.in_(healthy))
+            .values(failing_since=None, consecutive_failures=0, circuit_open_until=None)
+        )
+    for endpoint_id, count in failures.items():
+        if endpoint_id not in healthy:
+            await session.execute(
+                update(Endpoint)
+                .where(Endpoint.id == endpoint_id)
+                .values(
+                    consecutive_failures=Endpoint.consecutive_failures + count,
+                    failing_since=func.coalesce(
+                        Endpoint.failing_since, literal(now, UTCDateTime())
+                    ),
+                )
+            )
+    for endpoint_id in gone:
+        await _disable(session, endpoint_id, "the endpoint answered 410 Gone", outcomes)
+    for endpoint_id in failures.keys() - healthy - gone:
+        days = disable_after[endpoint_id] / 86400
+        await _disable(
+            session,
+            endpoint_id,
+            f"every attempt failed for {days:g} days",
+            outcomes,
+            failing_before=now - timedelta(seconds=disable_after[endpoint_id]),
+        )
+
+
+async def _disable(
+    session: AsyncSession,
+    endpoint_id: str,
+    reason: str,
+    outcomes: Outcomes,
+    failing_before: datetime | None = None,
+) -> None:
+    stmt = update(Endpoint).where(Endpoint.id == endpoint_id, Endpoint.disabled.is_(False))
+    if failing_before is not None:
+        stmt = stmt.where(Endpoint.failing_since <= failing_before)
+    disabled = await session.scalar(
+        stmt.values(disabled=True, disabled_reason=reason).returning(Endpoint.id)
+    )
+    if disabled is not None:
+        outcomes.disabled_endpoints[disabled] = reason

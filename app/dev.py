@@ -1,0 +1,78 @@
+"""``herald dev``: API, worker threads and scheduler in one process over SQLite."""
+
+import asyncio
+from pathlib import Path
+
+import dramatiq
+import uvicorn
+from sqlalchemy import select
+
+from app.asgi import create_app
+from app.auth import authenticate
+from app.config import Settings
+from app.db.migrate import upgrade
+from app.db.models import Project
+from app.db.session import Database, commit
+from app.errors import Unauthorized
+from app.projects.service import create_api_key, create_project
+from workers.scheduler import run_scheduler
+from workers.stack import build_worker_stack
+
+DEV_KEY_FILE = Path(".herald") / "dev-api-key"
+
+
+def serve_dev(settings: Settings, host: str, port: int, threads: int) -> int:
+    upgrade(settings.database_url)
+    stack = build_worker_stack(settings)
+    worker = dramatiq.Worker(stack.broker, worker_threads=threads, worker_timeout=100)
+    worker.start()
+    try:
+        asyncio.run(_serve(settings, stack.sender, host, port))
+    finally:
+        worker.stop(timeout=5_000)
+    return 0
+
+
+async def _serve(settings: Settings, sender: object, host: str, port: int) -> None:
+    database = Database(settings.database_url, sender=sender)  # type: ignore[arg-type]
+    project_id, api_key = await ensure_dev_project(database, settings)
+    app = create_app(settings, database)
+    print(
+        f"\n  Herald (dev) on http://{host}:{port}\n"
+        f"  project {project_id}\n  API key: {api_key}\n"
+        f"  database: {settings.database_url}\n",
+        flush=True,
+    )
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
+    stop = asyncio.Event()
+    scheduler = asyncio.create_task(run_scheduler(database, settings, stop))
+    try:
+        await server.serve()
+    finally:
+        stop.set()
+        await scheduler
+
+
+async def ensure_dev_project(database: Database, settings: Settings) -> tuple[str, str]:
+    """The dev project and a working API key for it, created on first start."""
+    async with database.session() as session:
+        if DEV_KEY_FILE.exists():
+            key = DEV_KEY_FILE.read_text().strip()
+            try:
+                caller = await authenticate(session, f"Bearer {key}")
+                return caller.project_id, key
+            except Unauthorized:
+                pass
+        project_id = await session.scalar(select(Project.id).order_by(Project.id).limit(1))
+        if project_id is None:
+            created = await create_project(
+                session, "dev", settings.retry_schedule_s, settings.disable_after_s
+            )
+            project_id, key = created.project.id, created.api_key
+        else:
+            key = await create_api_key(session, project_id)
+        await commit(session)
+    DEV_KEY_FILE.parent.mkdir(exist_ok=True)
+    DEV_KEY_FILE.write_text(key + "\n")
+    DEV_KEY_FILE.chmod(0o600)
+    return project_id, key

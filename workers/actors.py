@@ -1,0 +1,26 @@
+"""Dramatiq actors. Each is a thin wrapper over a testable ``async def`` in app/."""
+
+from typing import Any
+
+import dramatiq
+
+from app.delivery.dispatch import attempt_deliveries
+from app.delivery.jobs import ATTEMPT_ACTOR
+from workers.broker import DELIVERY_QUEUE
+from workers.runtime import WorkerRuntime
+
+
+def register_actors(broker: Any, runtime: WorkerRuntime) -> None:
+    """Declare Herald's actors on ``broker``, bound to ``runtime``'s resources."""
+
+    async def attempt(token: str, delivery_ids: list[str]) -> None:
+        await attempt_deliveries(await runtime.delivery_context(), token, delivery_ids)
+
+    dramatiq.actor(
+        broker=broker,
+        actor_name=ATTEMPT_ACTOR,
+        queue_name=DELIVERY_QUEUE,
+        # Retries live in the database (each delivery's next_attempt_at), not in Dramatiq.
+        max_retries=0,
+        time_limit=int((runtime.settings.request_timeout_s * 2 + 120) * 1000),
+    )(attempt)

@@ -1,0 +1,14 @@
+"""The module ``herald worker`` hands to Dramatiq's CLI: each worker process imports it.
+
+This is a process boundary, so it reads the environment here, once.
+"""
+
+import os
+
+from app.config import load_settings
+from app.logs import configure_logging
+from workers.stack import build_worker_stack
+
+_settings = load_settings(os.environ)
+configure_logging(_settings.log_level)
+broker = build_worker_stack(_settings).broker

@@ -1,0 +1,46 @@
+"""The scheduler loop: lease due deliveries to jobs, forever, until asked to stop.
+
+Any number may run: each tick is one short transaction, and on PostgreSQL the leasing
+query skips rows another scheduler holds.
+"""
+
+import asyncio
+import contextlib
+import logging
+
+from app.config import Settings
+from app.db.base import utcnow
+from app.db.session import Database, commit
+from app.delivery.due import lease_due_deliveries
+
+log = logging.getLogger("herald.scheduler")
+
+BATCH = 1000
+
+
+async def tick(database: Database, settings: Settings) -> int:
+    """One pass: lease what is due now and send its jobs; return how many were leased."""
+    async with database.session() as session:
+        leased = await lease_due_deliveries(session, settings, utcnow(), BATCH)
+        await commit(session)
+    return leased
+
+
+async def run_scheduler(database: Database, settings: Settings, stop: asyncio.Event) -> None:
+    """Tick every ``scheduler_interval_s`` (at once again after a full batch) until ``stop``."""
+    log.info("scheduler started (every %.1fs)", settings.scheduler_interval_s)
+    failures = 0
+    while not stop.is_set():
+        try:
+            leased = await tick(database, settings)
+            failures = 0
+        except Exception as exc:
+            failures += 1
+            leased = 0
+            log.warning("scheduler tick failed (%s: %s); retrying", type(exc).__name__, exc)
+        if leased >= BATCH:
+            continue
+        delay = settings.scheduler_interval_s * min(2**failures, 30)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+    log.info("scheduler stopped")

@@ -1,0 +1,45 @@
+"""Assembling a worker: broker, sender, runtime and actors for one process."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.middleware import Middleware
+
+from app.config import Settings
+from app.secretbox import SecretBox
+from workers.actors import register_actors
+from workers.broker import create_broker
+from workers.queue import DramatiqSender
+from workers.runtime import WorkerRuntime
+
+
+class CloseRuntime(Middleware):  # type: ignore[misc]
+    """Closes the runtime's HTTP session and engine on the actors' loop before it stops."""
+
+    def __init__(self, runtime: WorkerRuntime) -> None:
+        self.runtime = runtime
+
+    def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        loop_thread = get_event_loop_thread()
+        if loop_thread is not None:
+            loop_thread.run_coroutine(self.runtime.close())
+
+
+@dataclass(frozen=True)
+class WorkerStack:
+    broker: Any
+    sender: DramatiqSender
+    runtime: WorkerRuntime
+
+
+def build_worker_stack(settings: Settings) -> WorkerStack:
+    """The broker with Herald's actors declared, ready for a Dramatiq ``Worker``."""
+    if not settings.secret_key:
+        raise ValueError("HERALD_SECRET_KEY is required to open endpoint secrets")
+    broker = create_broker(settings)
+    sender = DramatiqSender(broker)
+    runtime = WorkerRuntime(settings, sender, SecretBox(settings.secret_key))
+    broker.add_middleware(CloseRuntime(runtime))
+    register_actors(broker, runtime)
+    return WorkerStack(broker, sender, runtime)
