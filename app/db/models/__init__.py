@@ -6,6 +6,8 @@ from app.db.models.endpoint import Endpoint, EndpointSecret
 from app.db.models.event_type import EventType
 from app.db.models.message import Message
 from app.db.models.project import ApiKey, Project
+from app.db.models.replay import Replay
+from app.db.models.staff import LoginFailure, StaffAccount
 from app.db.models.tenant import Tenant
 
 __all__ = [
@@ -15,7 +17,10 @@ __all__ = [
     "Endpoint",
     "EndpointSecret",
     "EventType",
+    "LoginFailure",
     "Message",
     "Project",
+    "Replay",
+    "StaffAccount",
     "Tenant",
 ]
