@@ -5,6 +5,7 @@ from app.db.models.delivery import Delivery
 from app.db.models.endpoint import Endpoint, EndpointSecret
 from app.db.models.event_type import EventType
 from app.db.models.message import Message
+from app.db.models.portal_token import PortalToken
 from app.db.models.project import ApiKey, Project
 from app.db.models.replay import Replay
 from app.db.models.staff import LoginFailure, StaffAccount
@@ -19,6 +20,7 @@ __all__ = [
     "EventType",
     "LoginFailure",
     "Message",
+    "PortalToken",
     "Project",
     "Replay",
     "StaffAccount",
