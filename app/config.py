@@ -38,6 +38,10 @@ class Settings:
     retry_jitter: float = 0.2
     max_retry_after_s: float = 3600.0
     disable_after_s: int = 5 * 24 * 3600
+    circuit_failure_threshold: int = 5
+    circuit_cooldown_s: float = 30.0
+    max_in_flight_per_endpoint: int = 4
+    rate_limit_max_wait_s: float = 2.0
     frame_ancestors: tuple[str, ...] = ("*",)
     log_level: str = "INFO"
 
@@ -71,6 +75,13 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         ),
         requeue_after_s=_float(environ, "HERALD_REQUEUE_AFTER", defaults.requeue_after_s),
         disable_after_s=_int(environ, "HERALD_DISABLE_AFTER", defaults.disable_after_s),
+        circuit_failure_threshold=_int(
+            environ, "HERALD_CIRCUIT_THRESHOLD", defaults.circuit_failure_threshold
+        ),
+        circuit_cooldown_s=_float(environ, "HERALD_CIRCUIT_COOLDOWN", defaults.circuit_cooldown_s),
+        max_in_flight_per_endpoint=_int(
+            environ, "HERALD_MAX_IN_FLIGHT_PER_ENDPOINT", defaults.max_in_flight_per_endpoint
+        ),
         frame_ancestors=tuple(environ.get("HERALD_FRAME_ANCESTORS", "*").split()),
         log_level=environ.get("HERALD_LOG_LEVEL", defaults.log_level).upper(),
     )

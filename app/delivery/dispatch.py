@@ -4,6 +4,10 @@ One job carries many deliveries. The worker claims them (only those still under 
 job's lease token, and due), sends them concurrently on the event loop, then writes every
 attempt and every delivery's next state in one transaction. A crash anywhere leaves the
 deliveries due with an expiring lease, which the scheduler re-enqueues.
+
+Before a delivery is sent it may be held back, never failed: by its endpoint's circuit
+breaker (open after a run of failures, then one probe), by the cap on requests in flight
+to one endpoint, or by the endpoint's rate limit. Held-back deliveries are deferred.
 """
 
 import asyncio
@@ -11,7 +15,8 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import aiohttp
 from sqlalchemy import or_, select, update
@@ -23,8 +28,10 @@ from app.db.base import utcnow
 from app.db.models import Delivery, Endpoint, Message, Project
 from app.db.session import Database, commit
 from app.delivery.client import AttemptResult, post_webhook
+from app.delivery.gates import InFlight, circuit_state
 from app.delivery.jobs import new_lease_token
-from app.delivery.recording import Outcomes, record_attempts
+from app.delivery.ratelimit import RateLimiter
+from app.delivery.recording import Outcomes, record_attempts, record_deferrals
 from app.delivery.signing import SigningKey, sign
 from app.delivery.ssrf import NetworkPolicy
 from app.endpoints.secrets import signing_keys
@@ -40,6 +47,8 @@ class DeliveryContext:
     http: aiohttp.ClientSession
     policy: NetworkPolicy
     box: SecretBox
+    limiter: RateLimiter
+    in_flight: InFlight
     rng: random.Random = field(default_factory=random.Random)
 
 
@@ -52,29 +61,45 @@ class ClaimedDelivery:
     keys: Sequence[SigningKey]
 
 
+@dataclass(frozen=True)
+class Claim:
+    ready: list[ClaimedDelivery]
+    deferred: dict[str, datetime]  # delivery id → when to try again
+
+
 async def attempt_deliveries(
     ctx: DeliveryContext, token: str, delivery_ids: Sequence[str]
 ) -> Outcomes:
     """Attempt the deliveries this job still holds; return what happened."""
     async with ctx.database.session() as session:
-        claimed = await claim(session, ctx, token, delivery_ids)
+        claim = await claim_deliveries(session, ctx, token, delivery_ids)
         await commit(session)
-    if not claimed:
+    if not claim.ready and not claim.deferred:
         return Outcomes()
-    results = await asyncio.gather(*(send(ctx, item) for item in claimed))
+    tries = await asyncio.gather(*(attempt(ctx, item) for item in claim.ready))
+    sent = [
+        (item, result)
+        for item, result in zip(claim.ready, tries, strict=True)
+        if isinstance(result, AttemptResult)
+    ]
+    deferred = dict(claim.deferred)
+    deferred.update(
+        (item.delivery.id, until)
+        for item, until in zip(claim.ready, tries, strict=True)
+        if isinstance(until, datetime)
+    )
     async with ctx.database.session() as session:
-        outcomes = await record_attempts(session, ctx.settings, claimed, results, ctx.rng)
+        outcomes = await record_attempts(session, ctx.settings, sent, ctx.rng)
+        await record_deferrals(session, deferred)
         await commit(session)
     return outcomes
 
 
-async def claim(
+async def claim_deliveries(
     session: AsyncSession, ctx: DeliveryContext, token: str, delivery_ids: Sequence[str]
-) -> list[ClaimedDelivery]:
+) -> Claim:
     """Take the lease of each due delivery still under ``token`` (or with a lapsed lease)."""
     now = utcnow()
-    lease_token = new_lease_token()
-    lease_until = now + timedelta(seconds=ctx.settings.request_timeout_s + 30)
     claimed_ids = (
         (
             await session.execute(
@@ -88,7 +113,10 @@ async def claim(
                         Delivery.lease_until < now,
                     ),
                 )
-                .values(lease_token=lease_token, lease_until=lease_until)
+                .values(
+                    lease_token=new_lease_token(),
+                    lease_until=now + timedelta(seconds=ctx.settings.request_timeout_s * 2 + 5),
+                )
                 .returning(Delivery.id)
                 .execution_options(synchronize_session=False)
             )
@@ -97,7 +125,7 @@ async def claim(
         .all()
     )
     if not claimed_ids:
-        return []
+        return Claim([], {})
     rows = (
         await session.execute(
             select(Delivery, Message, Endpoint, Project)
@@ -107,23 +135,83 @@ async def claim(
             .where(Delivery.id.in_(claimed_ids))
         )
     ).all()
-    held = [row for row in rows if row.Endpoint.paused or row.Endpoint.disabled]
+    held = [row.Delivery.id for row in rows if row.Endpoint.paused or row.Endpoint.disabled]
     if held:
         # Paused or disabled: stay due, without a lease, until the endpoint is back.
         await session.execute(
             update(Delivery)
-            .where(Delivery.id.in_([row.Delivery.id for row in held]))
+            .where(Delivery.id.in_(held))
             .values(lease_token=None, lease_until=None)
             .execution_options(synchronize_session=False)
         )
     live = [row for row in rows if not (row.Endpoint.paused or row.Endpoint.disabled)]
-    keys = await signing_keys(session, ctx.box, list({row.Endpoint.id for row in live}), now)
-    return [
-        ClaimedDelivery(
-            row.Delivery, row.Message, row.Endpoint, row.Project, keys.get(row.Endpoint.id, [])
-        )
-        for row in live
-    ]
+    ready, deferred = await _through_circuit_breakers(session, ctx.settings, live, now)
+    keys = await signing_keys(session, ctx.box, list({row.Endpoint.id for row in ready}), now)
+    return Claim(
+        [
+            ClaimedDelivery(
+                row.Delivery, row.Message, row.Endpoint, row.Project, keys.get(row.Endpoint.id, [])
+            )
+            for row in ready
+        ],
+        deferred,
+    )
+
+
+async def _through_circuit_breakers(
+    session: AsyncSession, settings: Settings, rows: Sequence[Any], now: datetime
+) -> tuple[list[Any], dict[str, datetime]]:
+    """Split claimed rows into those that may be sent and those deferred by an open circuit.
+
+    After the cool-down one delivery per endpoint probes it; the probe is taken by
+    pushing the cool-down forward atomically, so concurrent workers send only one.
+    """
+    ready: list[Any] = []
+    deferred: dict[str, datetime] = {}
+    probing: set[str] = set()
+    cooldown = timedelta(seconds=settings.circuit_cooldown_s)
+    for row in rows:
+        endpoint = row.Endpoint
+        state = circuit_state(endpoint, now, settings.circuit_failure_threshold)
+        if state == "probe" and endpoint.id not in probing:
+            taken = await session.scalar(
+                update(Endpoint)
+                .where(
+                    Endpoint.id == endpoint.id,
+                    or_(Endpoint.circuit_open_until.is_(None), Endpoint.circuit_open_until <= now),
+                )
+                .values(circuit_open_until=now + cooldown)
+                .returning(Endpoint.id)
+            )
+            if taken is not None:
+                probing.add(endpoint.id)
+                ready.append(row)
+                continue
+        if state == "closed":
+            ready.append(row)
+        else:
+            deferred[row.Delivery.id] = endpoint.circuit_open_until or now + cooldown
+    return ready, deferred
+
+
+async def attempt(ctx: DeliveryContext, item: ClaimedDelivery) -> AttemptResult | datetime:
+    """Send ``item`` now, or return when to try it again if its endpoint must wait."""
+    endpoint = item.endpoint
+    if not ctx.in_flight.try_acquire(endpoint.id):
+        backoff_s = min(ctx.settings.request_timeout_s, 5.0) * ctx.rng.uniform(0.5, 1.0)
+        return utcnow() + timedelta(seconds=backoff_s)
+    try:
+        if endpoint.rate_limit:
+            wait_s = await ctx.limiter.reserve(
+                endpoint.id, endpoint.rate_limit, ctx.settings.rate_limit_max_wait_s
+            )
+            if wait_s < 0:
+                return utcnow() + timedelta(seconds=-wait_s)
+            if wait_s > 0:
+                await asyncio.sleep(wait_s)
+        return await send(ctx, item)
+    finally:
+        ctx.in_flight.release(endpoint.id)
 
 
 async def send(ctx: DeliveryContext, item: ClaimedDelivery) -> AttemptResult:

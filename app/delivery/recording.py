@@ -2,7 +2,7 @@
 
 import random
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -32,18 +32,30 @@ class Outcomes:
     disabled_endpoints: dict[str, str] = field(default_factory=dict)  # id → reason
 
 
+async def record_deferrals(session: AsyncSession, deferred: Mapping[str, datetime]) -> None:
+    """Give back held-back deliveries, due again at the given times (no attempt counted)."""
+    rows = [
+        {"id": delivery_id, "next_attempt_at": until, "lease_token": None, "lease_until": None}
+        for delivery_id, until in deferred.items()
+    ]
+    if rows:
+        await session.execute(update(Delivery), rows)
+
+
 async def record_attempts(
     session: AsyncSession,
     settings: Settings,
-    claimed: Sequence["ClaimedDelivery"],
-    results: Sequence[AttemptResult],
+    sent: Sequence[tuple["ClaimedDelivery", AttemptResult]],
     rng: random.Random,
 ) -> Outcomes:
-    now = utcnow()
+    """Write each attempt and move each delivery on; track endpoint health."""
     outcomes = Outcomes()
+    if not sent:
+        return outcomes
+    now = utcnow()
     attempt_rows = []
     delivery_rows = []
-    for item, result in zip(claimed, results, strict=True):
+    for item, result in sent:
         delivery, project = item.delivery, item.project
         attempts_made = delivery.attempt_count + 1
         policy = RetryPolicy(
@@ -80,7 +92,7 @@ async def record_attempts(
             outcomes.failing.append(delivery.id)
     await session.execute(insert(Attempt), attempt_rows)
     await session.execute(update(Delivery), delivery_rows)
-    await _update_endpoint_health(session, claimed, results, now, outcomes)
+    await _update_endpoint_health(session, settings, sent, now, outcomes)
     return outcomes
 
 
@@ -107,17 +119,18 @@ def _attempt_row(
 
 async def _update_endpoint_health(
     session: AsyncSession,
-    claimed: Sequence["ClaimedDelivery"],
-    results: Sequence[AttemptResult],
+    settings: Settings,
+    sent: Sequence[tuple["ClaimedDelivery", AttemptResult]],
     now: datetime,
     outcomes: Outcomes,
 ) -> None:
-    """Track runs of failures per endpoint; disable on 410 Gone or after disable-after."""
+    """Track runs of failures per endpoint: open its circuit after enough in a row,
+    disable it on 410 Gone or once it has failed for the project's disable-after."""
     failures: dict[str, int] = defaultdict(int)
     healthy: set[str] = set()
     gone: set[str] = set()
     disable_after: dict[str, int] = {}
-    for item, result in zip(claimed, results, strict=True):
+    for item, result in sent:
         endpoint_id = item.endpoint.id
         disable_after[endpoint_id] = item.project.disable_after_s
         if result.ok:
@@ -143,6 +156,14 @@ async def _update_endpoint_health(
                         Endpoint.failing_since, literal(now, UTCDateTime())
                     ),
                 )
+            )
+            await session.execute(
+                update(Endpoint)
+                .where(
+                    Endpoint.id == endpoint_id,
+                    Endpoint.consecutive_failures >= settings.circuit_failure_threshold,
+                )
+                .values(circuit_open_until=now + timedelta(seconds=settings.circuit_cooldown_s))
             )
     for endpoint_id in gone:
         await _disable(session, endpoint_id, "the endpoint answered 410 Gone", outcomes)
