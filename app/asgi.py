@@ -22,9 +22,11 @@ from app.errors_render import render_exception
 from app.event_types.controllers import EventTypeController
 from app.health import HealthController
 from app.messages.controllers import MessageController
+from app.portal_access.controllers import PortalAccessController
 from app.projects.controllers import ProjectController
 from app.secretbox import SecretBox
 from app.tenants.controllers import TenantController
+from portal.routers import web_routers
 
 
 async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
@@ -61,6 +63,7 @@ API_CONTROLLERS: list[Any] = [
     ProjectController,
     MessageController,
     AttemptController,
+    PortalAccessController,
 ]
 
 
@@ -79,7 +82,7 @@ def create_app(
         await database.dispose()
 
     return Litestar(
-        route_handlers=[api, HealthController, *(extra_routers or [])],
+        route_handlers=[api, HealthController, *web_routers(), *(extra_routers or [])],
         dependencies={
             "session": Provide(provide_session),
             "settings": Provide(provide_settings, sync_to_thread=False),
