@@ -17,6 +17,7 @@ from app.auth import provide_caller
 from app.config import Settings, load_settings
 from app.db.session import Database, commit, rollback
 from app.endpoints.controllers import EndpointController
+from app.endpoints.test_event import TestEventController
 from app.errors import DependencyUnavailable
 from app.errors_render import render_exception
 from app.event_types.controllers import EventTypeController
@@ -24,6 +25,7 @@ from app.health import HealthController
 from app.messages.controllers import MessageController
 from app.portal_access.controllers import PortalAccessController
 from app.projects.controllers import ProjectController
+from app.replays.controllers import RecoverController, ReplayController
 from app.secretbox import SecretBox
 from app.tenants.controllers import TenantController
 from portal.routers import web_routers
@@ -64,6 +66,9 @@ API_CONTROLLERS: list[Any] = [
     MessageController,
     AttemptController,
     PortalAccessController,
+    TestEventController,
+    ReplayController,
+    RecoverController,
 ]
 
 

@@ -6,6 +6,7 @@ Crockford base32, so ids sort by creation time as plain strings in every databas
 
 import secrets
 import time
+from datetime import datetime
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PREFIXES = frozenset({"prj", "key", "tnt", "evt", "ep", "sec", "msg", "dlv", "atm", "rpl", "stf"})
@@ -16,7 +17,20 @@ def new_id(prefix: str, *, now_ms: int | None = None) -> str:
     if prefix not in PREFIXES:
         raise ValueError(f"unknown id prefix {prefix!r}")
     ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-    value = (ms << 80) | secrets.randbits(80)
+    return _encode(prefix, (ms << 80) | secrets.randbits(80))
+
+
+def id_floor(prefix: str, at: datetime) -> str:
+    """The smallest id of kind ``prefix`` that ``new_id`` could make at or after ``at``.
+
+    Lets a query on a time window start its primary-key scan at the window's start.
+    """
+    if prefix not in PREFIXES:
+        raise ValueError(f"unknown id prefix {prefix!r}")
+    return _encode(prefix, max(0, int(at.timestamp() * 1000)) << 80)
+
+
+def _encode(prefix: str, value: int) -> str:
     chars = []
     for _ in range(26):
         chars.append(_ALPHABET[value & 31])

@@ -6,6 +6,8 @@ import dramatiq
 
 from app.delivery.dispatch import attempt_deliveries
 from app.delivery.jobs import ATTEMPT_ACTOR
+from app.replays.batches import run_replay_step
+from app.replays.service import REPLAY_ACTOR
 from workers.broker import DELIVERY_QUEUE
 from workers.runtime import WorkerRuntime
 
@@ -24,3 +26,16 @@ def register_actors(broker: Any, runtime: WorkerRuntime) -> None:
         max_retries=0,
         time_limit=int((runtime.settings.request_timeout_s * 2 + 120) * 1000),
     )(attempt)
+
+    async def replay(replay_id: str) -> None:
+        context = await runtime.delivery_context()
+        await run_replay_step(context.database, runtime.settings, replay_id)
+
+    dramatiq.actor(
+        broker=broker,
+        actor_name=REPLAY_ACTOR,
+        queue_name=DELIVERY_QUEUE,
+        # A lost or failed batch is resumed by the scheduler (replays.resume_stalled).
+        max_retries=0,
+        time_limit=300_000,
+    )(replay)

@@ -7,11 +7,13 @@ query skips rows another scheduler holds.
 import asyncio
 import contextlib
 import logging
+from datetime import timedelta
 
 from app.config import Settings
 from app.db.base import utcnow
 from app.db.session import Database, commit
 from app.delivery.due import lease_due_deliveries
+from app.replays.batches import resume_stalled
 
 log = logging.getLogger("herald.scheduler")
 
@@ -19,9 +21,12 @@ BATCH = 1000
 
 
 async def tick(database: Database, settings: Settings) -> int:
-    """One pass: lease what is due now and send its jobs; return how many were leased."""
+    """One pass: lease what is due now, resume stalled replays, send the jobs; return how
+    many deliveries were leased."""
     async with database.session() as session:
-        leased = await lease_due_deliveries(session, settings, utcnow(), BATCH)
+        now = utcnow()
+        leased = await lease_due_deliveries(session, settings, now, BATCH)
+        await resume_stalled(session, now, timedelta(seconds=settings.requeue_after_s))
         await commit(session)
     return leased
 

@@ -1,0 +1,1 @@
+"""Bulk replay: resend a project's failed and exhausted deliveries, in batches."""
