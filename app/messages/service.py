@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.base import utcnow
-from app.db.models import Delivery, Endpoint, Message
+from app.db.models import Delivery, Endpoint, Message, Tenant
 from app.db.session import enqueue_after_commit
 from app.delivery.headers import validate_custom_headers
 from app.delivery.jobs import attempt_jobs, new_lease_token
@@ -61,17 +61,47 @@ async def publish(
         )
     headers = validate_custom_headers("headers", data.headers) if data.headers else None
     await validate_payload(session, project_id, data.event_type, data.payload)
+    return await publish_payload(
+        session,
+        settings,
+        tenant,
+        data.event_type,
+        payload,
+        event_id=data.event_id,
+        dedupe_key=_dedupe_key(data.event_id, idempotency_key),
+        channels=data.channels,
+        headers=headers,
+    )
 
+
+async def publish_payload(
+    session: AsyncSession,
+    settings: Settings,
+    tenant: Tenant,
+    event_type: str,
+    payload: bytes,
+    *,
+    event_id: str | None = None,
+    dedupe_key: str | None = None,
+    channels: list[str] | None = None,
+    headers: dict[str, str] | None = None,
+    only_endpoint: Endpoint | None = None,
+) -> Published:
+    """Store an already-validated payload for ``tenant`` and fan it out after commit.
+
+    ``only_endpoint`` sends it to that endpoint alone, whatever its filters (test events).
+    A ``dedupe_key`` seen for the tenant within 24 h returns the first message instead.
+    """
     now = utcnow()
     message = Message(
         id=new_id("msg"),
-        project_id=project_id,
+        project_id=tenant.project_id,
         tenant_id=tenant.id,
-        event_type=data.event_type,
-        event_id=data.event_id,
-        dedupe_key=_dedupe_key(data.event_id, idempotency_key),
+        event_type=event_type,
+        event_id=event_id,
+        dedupe_key=dedupe_key,
         payload=payload,
-        channels=data.channels,
+        channels=channels,
         headers=headers,
         created_at=now,
     )
@@ -81,7 +111,11 @@ async def publish(
             return Published(duplicate, created=False)
         if not await _insert_unless_duplicate(session, message):
             raise Conflict("a concurrent publish with the same key is in progress; retry")
-    await _fan_out(session, settings, message, now)
+    if only_endpoint is not None:
+        targets: Sequence[Endpoint] = [only_endpoint]
+    else:
+        targets = await _matching_endpoints(session, message)
+    await _fan_out(session, settings, message, targets, now)
     return Published(message, created=True)
 
 
@@ -121,13 +155,21 @@ async def _live_duplicate(session: AsyncSession, message: Message, now: datetime
     return None
 
 
-async def _fan_out(
-    session: AsyncSession, settings: Settings, message: Message, now: datetime
-) -> None:
+async def _matching_endpoints(session: AsyncSession, message: Message) -> list[Endpoint]:
     endpoints = (
         await session.scalars(select(Endpoint).where(Endpoint.tenant_id == message.tenant_id))
     ).all()
-    targets = [e for e in endpoints if wants(e, message.event_type, message.channels)]
+    return [e for e in endpoints if wants(e, message.event_type, message.channels)]
+
+
+async def _fan_out(
+    session: AsyncSession,
+    settings: Settings,
+    message: Message,
+    targets: Sequence[Endpoint],
+    now: datetime,
+) -> None:
+    """One delivery per target, due now; jobs for the live ones leave after commit."""
     if not targets:
         return
     token = new_lease_token()
