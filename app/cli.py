@@ -65,6 +65,18 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--json", action="store_true", help='print {"id", "api_key"}')
     create.set_defaults(run=run_project_create)
+
+    from app.replays import cli as replay_cli
+    from app.staff import cli as staff_cli
+
+    staff = commands.add_parser("staff", help="manage support-console logins").add_subparsers()
+    staff_create = staff.add_parser("create", help="create a console login for a project")
+    staff_cli.add_arguments(staff_create)
+    staff_create.set_defaults(run=run_staff_create)
+
+    replay = commands.add_parser("replay", help="resend failed deliveries, with a progress bar")
+    replay_cli.add_arguments(replay)
+    replay.set_defaults(run=run_replay)
     return parser
 
 
@@ -98,6 +110,34 @@ def run_project_create(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(f"project {args.name} ({project_id})\nAPI key (shown once): {api_key}")
     return 0
+
+
+def run_staff_create(settings: Settings, args: argparse.Namespace) -> int:
+    from app.errors import HeraldError
+    from app.staff.cli import print_created, read_password, staff_create_command
+
+    password = read_password(args, os.environ, sys.stdin)
+    try:
+        account_id = asyncio.run(staff_create_command(settings, args, password))
+    except HeraldError as exc:
+        print(f"herald: {exc.detail}", file=sys.stderr)
+        return 1
+    print_created(args.email, account_id)
+    return 0
+
+
+def run_replay(settings: Settings, args: argparse.Namespace) -> int:
+    from app.errors import HeraldError
+    from app.replays.cli import replay_command
+    from workers.queue import sender_for
+
+    sender = sender_for(settings) if settings.redis_url else None
+    try:
+        replay = asyncio.run(replay_command(settings, args, sender))
+    except HeraldError as exc:
+        print(f"herald: {exc.detail}", file=sys.stderr)
+        return 1
+    return 0 if replay.status == "completed" else 1
 
 
 def run_api(settings: Settings, args: argparse.Namespace) -> int:

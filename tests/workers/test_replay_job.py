@@ -14,8 +14,9 @@ from app.db.models import Attempt
 from app.db.session import Database, JobSender, commit
 from app.replays import batches
 from tests.conftest import ProjectKey, wait_until
+from tests.herald_cli import run_cli
 from tests.receivers import Receiver
-from tests.replay_seed import make_tenant_endpoint, seed_deliveries
+from tests.replay_seed import make_tenant_endpoint, replay_requested, seed_deliveries
 from workers.scheduler import run_scheduler
 from workers.stack import WorkerStack
 
@@ -112,3 +113,36 @@ async def test_a_replay_whose_job_was_lost_mid_way_is_resumed_by_the_scheduler(
         stop.set()
         await asyncio.wait_for(scheduler, timeout=10)
         await queued.dispose()
+
+
+async def test_the_cli_runs_the_batches_itself_and_draws_progress_to_100(
+    api: httpx.AsyncClient, database: Database, settings: Settings, project: ProjectKey
+) -> None:
+    # Given 1 200 failed deliveries (three batches of 500) and no worker anywhere
+    tenant, endpoint = await make_tenant_endpoint(api, "acme")
+    failed = await seed_deliveries(database, project.project_id, tenant, endpoint, 1200)
+
+    # When `herald replay` runs for the tenant
+    code, out, err = await run_cli(
+        settings, "replay", "--project", project.project_id, "--tenant", "acme",
+        "--since", (utcnow() - timedelta(hours=1)).isoformat(),
+    )  # fmt: skip
+
+    # Then it prints the match, one progress line per batch up to 100 %, and the outcome
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("replay rpl_") and lines[0].endswith("1200 deliveries match")
+    assert [line.split("]")[1].split("%")[0].strip() for line in lines[1:4]] == ["41", "83", "100"]
+    assert lines[3].startswith("[" + "#" * 30 + "]") and "1200/1200" in lines[3]
+    assert lines[4] == "completed: 1200 re-queued, 0 already pending"
+    assert len(await replay_requested(database)) == len(failed)
+
+
+async def test_the_cli_refuses_an_unknown_tenant(settings: Settings, project: ProjectKey) -> None:
+    # When `herald replay` names a tenant the project does not have
+    code, _, err = await run_cli(
+        settings, "replay", "--project", project.project_id, "--tenant", "nobody",
+        "--since", "2026-01-01T00:00:00Z",
+    )  # fmt: skip
+    # Then it fails with the reason
+    assert (code, err.strip()) == (1, "herald: tenant: no tenant 'nobody' in this project")

@@ -1,0 +1,32 @@
+"""Running the ``herald`` command line in a subprocess against a test's database."""
+
+import asyncio
+import os
+import sys
+
+from app.config import Settings
+
+
+async def run_cli(
+    settings: Settings, *args: str, stdin: bytes = b"", env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    """``herald ARGS`` in a subprocess against the test's database; (code, stdout, stderr)."""
+    environ = {
+        "PATH": os.environ.get("PATH", ""),
+        "HERALD_DATABASE_URL": settings.database_url,
+        "HERALD_LOG_LEVEL": "WARNING",
+        **(env or {}),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app.cli",
+        *args,
+        env=environ,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(stdin), timeout=60)
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
