@@ -173,8 +173,10 @@ def _needs_cryptography() -> Iterator[None]:
 
 
 def _b64(text: str) -> bytes:
+    text = text.strip()
     try:
-        return base64.b64decode(text, validate=True)
+        # Padding is optional, as in the reference library.
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("the webhook secret is not valid base64") from None
 
