@@ -3,8 +3,11 @@
 from litestar import Router
 from litestar.di import Provide
 
-from app.errors import HeraldError
 from portal.tenant.access import AccessController
+from portal.tenant.catalog import CatalogPages
+from portal.tenant.endpoint_actions import EndpointActions, RecoveryProgress
+from portal.tenant.endpoints import EndpointPages
+from portal.tenant.messages import MessagePages
 from portal.tenant.session import provide_portal
 from portal.web import html_error_handler
 
@@ -12,8 +15,15 @@ from portal.web import html_error_handler
 def tenant_portal_router() -> Router:
     return Router(
         path="/",
-        route_handlers=[AccessController],
+        route_handlers=[
+            AccessController,
+            EndpointPages,
+            EndpointActions,
+            RecoveryProgress,
+            MessagePages,
+            CatalogPages,
+        ],
         dependencies={"portal": Provide(provide_portal)},
-        exception_handlers={HeraldError: html_error_handler},
+        exception_handlers={Exception: html_error_handler},
         include_in_schema=False,
     )

@@ -14,6 +14,7 @@ from typing import Any
 from litestar import Request
 from litestar.di import NamedDependency
 from litestar.params import SkipValidation
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.errors import Forbidden, Unauthorized
@@ -56,7 +57,16 @@ def session_from_claims(settings: Settings, claims: dict[str, Any]) -> PortalSes
     )
 
 
-async def provide_portal(request: Request[Any, Any, Any]) -> PortalSession:
+async def provide_portal(
+    request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]
+) -> PortalSession:
+    """The request's portal session; 401 without one, 403 for a bad CSRF token or a write
+    from a read-only session.
+
+    It depends on ``session`` only to be resolved after it: Litestar resolves independent
+    dependencies concurrently, and a failure here must not interrupt the session's
+    generator half-way (it then cannot be closed cleanly).
+    """
     settings: Settings = request.app.state.settings
     claims = SessionCookies(settings, PORTAL_COOKIE).read(request)
     if claims is None:
