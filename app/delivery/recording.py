@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, insert, literal, update
+from sqlalchemy import func, insert, literal, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -139,14 +139,27 @@ async def _update_endpoint_health(
             failures[endpoint_id] += 1
         if result.status_code == 410:
             gone.add(endpoint_id)
-    if healthy:
-        await session.execute(
-            update(Endpoint)
-            .where(Endpoint.id.in_(healthy))
-            .values(failing_since=None, consecutive_failures=0, circuit_open_until=None)
-        )
-    for endpoint_id, count in failures.items():
-        if endpoint_id not in healthy:
+    # Endpoint rows are shared by every concurrent batch. Lock them in one global order
+    # (sorted ids, one statement each: an IN list locks in scan order, which varies) so
+    # two batches never wait on each other in a cycle (a deadlock on PostgreSQL), and
+    # leave an endpoint that is already healthy untouched: no row lock, so batches of
+    # successes do not serialize on their endpoint's row.
+    for endpoint_id in sorted(healthy | failures.keys()):
+        if endpoint_id in healthy:
+            await session.execute(
+                update(Endpoint)
+                .where(
+                    Endpoint.id == endpoint_id,
+                    or_(
+                        Endpoint.failing_since.is_not(None),
+                        Endpoint.consecutive_failures != 0,
+                        Endpoint.circuit_open_until.is_not(None),
+                    ),
+                )
+                .values(failing_since=None, consecutive_failures=0, circuit_open_until=None)
+            )
+        else:
+            count = failures[endpoint_id]
             await session.execute(
                 update(Endpoint)
                 .where(Endpoint.id == endpoint_id)
