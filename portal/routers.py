@@ -5,9 +5,10 @@
 
 from litestar.types import ControllerRouterHandler
 
+from portal.console.routes import console_router
 from portal.tenant.routes import tenant_portal_router
 from portal.web import static_files_router
 
 
 def web_routers() -> list[ControllerRouterHandler]:
-    return [static_files_router(), tenant_portal_router()]
+    return [static_files_router(), tenant_portal_router(), console_router()]

@@ -5,6 +5,7 @@ counts what matches and, unless the caller drives the batches itself (the CLI), 
 the ``replay.run`` job after commit. The batches are in ``app.replays.batches``.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -151,6 +152,17 @@ async def get_replay(session: AsyncSession, project_id: str, replay_id: str) -> 
     if replay is None:
         raise not_found("replay", replay_id)
     return replay
+
+
+async def list_replays(session: AsyncSession, project_id: str, limit: int) -> Sequence[Replay]:
+    """The project's ``limit`` most recent replays, newest first."""
+    stmt = (
+        select(Replay)
+        .where(Replay.project_id == project_id)
+        .order_by(Replay.id.desc())
+        .limit(limit)
+    )
+    return (await session.scalars(stmt)).all()
 
 
 async def succeeded_since(session: AsyncSession, replay: Replay) -> int:

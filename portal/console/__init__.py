@@ -1,0 +1,1 @@
+"""The support console (``/console``): staff of a project search and replay deliveries."""
