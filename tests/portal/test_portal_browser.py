@@ -1,0 +1,251 @@
+"""The tenant portal in Debian's chromium (Playwright) against a real server.
+
+One uvicorn server on 127.0.0.1 (the test's loop), the in-process worker and the
+scheduler, a temporary SQLite database and a real receiver: the same moving parts as
+``herald dev``. Screenshots of the main pages go to ``test-artifacts/portal/``.
+"""
+
+import asyncio
+import os
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from app.asgi import create_app
+from app.config import Settings
+from app.db.session import Database
+from portal.assets import HTMX, fetch
+from tests.conftest import ProjectKey, make_project, wait_until
+from tests.receivers import Receiver, Reply
+from workers.scheduler import run_scheduler
+from workers.stack import WorkerStack
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "portal"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+UI_TIMEOUT_MS = 15_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists() and os.environ.get("CI") != "true",
+        reason="chromium is not installed (apt-get install -y chromium); CI installs it",
+    ),
+]
+
+INVOICE_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "invoice": {"type": "string", "examples": ["in_42"]},
+        "amount": {"type": "integer"},
+    },
+}
+
+
+@dataclass(frozen=True)
+class LiveHerald:
+    base_url: str
+    api: httpx.AsyncClient
+    project: ProjectKey
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """One attempt only: a failed delivery stays failed until someone retries it."""
+    return settings.with_changes(retry_schedule_s=(0,), public_url="http://127.0.0.1:0")
+
+
+@pytest.fixture
+async def live(
+    settings: Settings, worker_stack: WorkerStack, database: Database
+) -> AsyncIterator[LiveHerald]:
+    fetch(HTMX)  # the asset pipeline, as `make install` runs it (no-op when present)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    served = settings.with_changes(public_url=f"http://127.0.0.1:{port}")
+    app_database = Database(served.database_url, sender=worker_stack.sender)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(served, app_database), log_level="warning", lifespan="on")
+    )
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    stop = asyncio.Event()
+    scheduling = asyncio.create_task(run_scheduler(database, served, stop))
+    await wait_until(_started(server), timeout_s=10)
+    project = await make_project(database, served, "browser")
+    base_url = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient(base_url=f"{base_url}/api/v1", headers=project.headers) as api:
+        yield LiveHerald(base_url=base_url, api=api, project=project)
+    stop.set()
+    server.should_exit = True
+    await asyncio.wait_for(asyncio.gather(serving, scheduling), timeout=15)
+    sock.close()
+
+
+def _started(server: uvicorn.Server) -> Any:
+    async def check() -> bool:
+        return bool(server.started)
+
+    return check
+
+
+@pytest.fixture
+async def page(live: LiveHerald) -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS
+        )
+        context = await browser.new_context(viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(UI_TIMEOUT_MS)
+        opened = await context.new_page()
+        opened.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+        try:
+            yield opened
+        finally:
+            await browser.close()
+
+
+async def seed(live: LiveHerald) -> None:
+    api = live.api
+    await api.patch(
+        "/project", json={"branding": {"name": "Acme Cloud", "accent_color": "#0e7490"}}
+    )
+    await api.post("/tenants", json={"uid": "acme", "name": "Acme Corp"})
+    await api.post(
+        "/event-types",
+        json={
+            "name": "invoice.paid",
+            "description": "An invoice was paid.",
+            "schema": INVOICE_SCHEMA,
+        },
+    )
+
+
+async def shot(page: Any, name: str) -> None:
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+async def test_tenant_fixes_its_webhooks_in_the_portal(
+    live: LiveHerald, page: Any, receiver: Receiver
+) -> None:
+    from playwright.async_api import expect
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    # Given a branded project with a tenant, and a fresh magic link
+    await seed(live)
+    link = (await live.api.post("/tenants/acme/portal-access", json={})).json()
+
+    # When the tenant opens it
+    await page.goto(link["url"])
+
+    # Then they land on their endpoints, the token gone from the address bar
+    await expect(page.get_by_role("heading", name="Endpoints", exact=True)).to_be_visible()
+    assert "token" not in page.url
+    await expect(page.locator(".brand-name")).to_have_text("Acme Cloud")
+    await shot(page, "01-endpoints-empty")
+
+    # When they add an endpoint, seeing the SSRF verdict as they type
+    await page.get_by_role("link", name="Add your first endpoint").click()
+    await page.get_by_label("Endpoint URL").fill("http://169.254.169.254/latest")
+    await expect(page.locator("#url-verdict")).to_contain_text("✗")
+    await page.get_by_label("Endpoint URL").fill(receiver.url("/hook"))
+    await expect(page.locator("#url-verdict")).to_contain_text("can deliver")
+    await page.get_by_label("Description").fill("Billing sync")
+    await page.get_by_label("invoice.paid").check()
+    await page.get_by_label("Custom headers").fill("X-Team: billing")
+    await shot(page, "02-endpoint-form")
+    await page.get_by_role("button", name="Create endpoint").click()
+
+    # Then the endpoint page shows it as active
+    await expect(page.locator("#endpoint-head .pill")).to_have_text("Active")
+
+    # When they send a test event
+    await page.get_by_role("button", name="Send test event").click()
+
+    # Then the attempt appears as it arrives, succeeded with the receiver's 200
+    await expect(page.locator("#test-result [data-attempt-status=succeeded]")).to_be_visible()
+    assert len(receiver.requests_to("/hook")) == 1
+
+    # When they reveal and rotate the signing secret
+    await page.get_by_role("button", name="Reveal").click()
+    old_key = await page.locator("#secret-value").inner_text()
+    await page.get_by_role("button", name="Rotate secret").click()
+
+    # Then a new key shows, with the overlap window of the old one
+    await expect(page.locator("#secret")).to_contain_text("Secret rotated")
+    await expect(page.locator("#secret-value")).not_to_have_text(old_key)
+    assert old_key.startswith("whsec_")
+    await shot(page, "03-endpoint-detail")
+
+    # Given a message whose only attempt failed (one-attempt schedule)
+    receiver.script("/hook", Reply(500, body=b"<b>down</b>"), then=Reply(200))
+    message = (
+        await live.api.post(
+            "/tenants/acme/messages",
+            json={"event_type": "invoice.paid", "payload": {"invoice": "in_1", "amount": 5}},
+        )
+    ).json()
+    await page.goto(f"{live.base_url}/portal/messages/{message['id']}")
+    delivery = page.locator(".delivery").first
+    await expect(delivery).to_have_attribute("data-status", "exhausted")
+    await expect(delivery.locator(".attempt-body pre")).to_have_text("<b>down</b>")
+
+    # When they retry it
+    await delivery.get_by_role("button", name="Retry").click()
+
+    # Then a manual attempt succeeds and the delivery shows it
+    await expect(page.locator(".delivery").first).to_have_attribute("data-status", "succeeded")
+    await expect(page.locator("[data-attempt-status=succeeded]")).to_have_count(1)
+    await shot(page, "04-message-detail")
+
+    # Given two more failed deliveries while their server was down
+    receiver.script("/hook", Reply(503), Reply(503), then=Reply(200))
+    for n in (2, 3):
+        await live.api.post(
+            "/tenants/acme/messages",
+            json={"event_type": "invoice.paid", "payload": {"invoice": f"in_{n}", "amount": n}},
+        )
+    await wait_until(_requests_at_least(receiver, "/hook", 5), timeout_s=10)
+
+    # When they recover the endpoint since yesterday
+    await page.goto(f"{live.base_url}/portal/endpoints")
+    await page.locator("a.row-link").first.click()
+    await page.get_by_role("button", name="Recover").click()
+
+    # Then the recovery runs to 100 % and both are delivered
+    await expect(page.locator("#recovery .pill")).to_have_text("Completed")
+    await expect(page.locator("#recovery")).to_contain_text("100 %")
+    await wait_until(_requests_at_least(receiver, "/hook", 7), timeout_s=10)
+    await shot(page, "05-endpoint-recovered")
+
+    # And the log, filtered, and the catalog read well
+    await page.goto(f"{live.base_url}/portal/messages")
+    await expect(page.locator("tbody tr")).to_have_count(4)
+    await shot(page, "06-message-log")
+    await page.get_by_role("link", name="Event catalog").click()
+    await expect(page.locator("#event-invoice\\.paid")).to_contain_text("in_42")
+    await shot(page, "07-event-catalog")
+
+
+def _requests_at_least(receiver: Receiver, path: str, count: int) -> Any:
+    async def check() -> bool:
+        return len(receiver.requests_to(path)) >= count
+
+    return check
