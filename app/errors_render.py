@@ -75,11 +75,34 @@ def _render_validation(exc: ValidationException) -> Response[Any]:
     return error_response(422, "validation_failed", detail, fields)
 
 
+# SQLSTATE classes that mean "the database is unreachable or going away", not "the
+# request is wrong": 08 connection exception, 53 insufficient resources (too many
+# connections), 57P operator intervention (shutting down, starting up, crashed).
+_DEPENDENCY_SQLSTATES = ("08", "53", "57P")
+
+
 def _is_dependency_down(exc: BaseException) -> bool:
     if isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
+    if any(state.startswith(_DEPENDENCY_SQLSTATES) for state in _sqlstates(exc)):
+        return True
     if isinstance(exc, ConnectionError | TimeoutError | OSError):
         return True
     return type(exc).__module__.startswith(("redis.", "asyncpg."))
+
+
+def _sqlstates(exc: BaseException) -> list[str]:
+    """The SQLSTATE codes along ``exc``'s cause chain (SQLAlchemy wraps the driver's
+    error, e.g. asyncpg's CannotConnectNowError 57P03, in a plain DBAPIError)."""
+    states: list[str] = []
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str):
+            states.append(state)
+        current = current.__cause__ or current.__context__
+    return states

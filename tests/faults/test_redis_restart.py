@@ -1,0 +1,64 @@
+"""Redis stopped and started again while publishing and delivering: publishing keeps
+answering 202 (the database is the truth), and once Redis is back the scheduler enqueues
+what the queue lost and the workers reconnect by themselves."""
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tests.receivers import Receiver
+from tests.services import PostgresServer, RedisServer
+from tests.stack import HeraldStack
+from tests.traffic import (
+    delivery_states,
+    expected,
+    make_endpoint,
+    make_tenant,
+    publish_many,
+    wait_for_receipts,
+)
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
+PATHS = ("/a", "/b")
+RECOVERY_BOUND_S = 30
+
+
+async def test_redis_restart_loses_nothing(
+    postgres_server: PostgresServer,
+    redis_server: RedisServer,
+    receiver: Receiver,
+    tmp_path: Path,
+) -> None:
+    # Given a running stack with 2 workers, delivering to 2 endpoints
+    stack = HeraldStack(
+        postgres_server, redis_server, tmp_path, workers=2, env={"HERALD_REQUEUE_AFTER": "3"}
+    )
+    with stack:
+        async with stack.client() as api:
+            await make_tenant(api, "acme")
+            for path in PATHS:
+                await make_endpoint(api, "acme", receiver.url(path))
+
+            # When Redis is stopped mid-stream and started again 3 s later
+            publishing = asyncio.create_task(
+                publish_many(api, "acme", 400, concurrency=4, pause_s=0.02)
+            )
+            await asyncio.sleep(1.5)
+            await asyncio.to_thread(redis_server.stop)
+            await asyncio.sleep(3)
+            await asyncio.to_thread(redis_server.start)
+            restarted = asyncio.get_running_loop().time()
+            report = await publishing
+
+            # Then every publish was accepted, even while Redis was down
+            assert report.statuses == {202: 400}, report.refusals[:3]
+            # And everything is delivered within the bound after Redis is back
+            wanted = expected(report.accepted, PATHS)
+            await wait_for_receipts(receiver, wanted, timeout_s=RECOVERY_BOUND_S)
+            recovery_s = asyncio.get_running_loop().time() - restarted
+            print(f"all {len(wanted)} delivered {recovery_s:.1f} s after Redis restarted")
+            assert await delivery_states(stack.database_dsn) == {"succeeded": len(wanted)}
+            # And the workers that were running all along did the delivering again
+            assert all(worker.alive for worker in stack.workers)
