@@ -45,6 +45,11 @@ def render_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
             return error_response(400, "malformed_request", str(exc.detail))
         if exc.status_code < 500:
             return error_response(exc.status_code, "bad_request", str(exc.detail))
+    invalid_value = _client_data_error(exc)
+    if invalid_value is not None:
+        return error_response(
+            422, "validation_failed", f"a value in the request cannot be used: {invalid_value}"
+        )
     if _is_dependency_down(exc):
         log.warning("dependency unavailable on %s %s: %r", request.method, request.url.path, exc)
         return error_response(
@@ -91,6 +96,17 @@ def _is_dependency_down(exc: BaseException) -> bool:
     if isinstance(exc, ConnectionError | TimeoutError | OSError):
         return True
     return type(exc).__module__.startswith(("redis.", "asyncpg."))
+
+
+def _client_data_error(exc: BaseException) -> str | None:
+    """The database's message when it refused a value itself (SQLSTATE class 22, data
+    exception: a NUL character in text, a number out of range...), which only request
+    data can cause; else None."""
+    if not isinstance(exc, DBAPIError):
+        return None
+    if not any(state.startswith("22") for state in _sqlstates(exc)):
+        return None
+    return str(exc.orig).splitlines()[0] if exc.orig is not None else "invalid value"
 
 
 def _sqlstates(exc: BaseException) -> list[str]:
