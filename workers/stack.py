@@ -15,12 +15,14 @@ from workers.runtime import WorkerRuntime
 
 
 class CloseRuntime(Middleware):  # type: ignore[misc]
-    """Closes the runtime's HTTP session and engine on the actors' loop before it stops."""
+    """Closes the runtime's HTTP session and engine on the actors' loop once the worker
+    threads have finished, before the AsyncIO middleware stops that loop (installed after
+    it: Dramatiq runs ``after_*`` hooks in reverse order, so this one runs first)."""
 
     def __init__(self, runtime: WorkerRuntime) -> None:
         self.runtime = runtime
 
-    def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
+    def after_worker_shutdown(self, broker: Any, worker: Any) -> None:
         loop_thread = get_event_loop_thread()
         if loop_thread is not None:
             loop_thread.run_coroutine(self.runtime.close())

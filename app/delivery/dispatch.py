@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import __version__
 from app.config import Settings
 from app.db.base import utcnow
-from app.db.models import Delivery, Endpoint, Message, Project
+from app.db.models import Delivery, Endpoint, Message, Project, Tenant
 from app.db.session import Database, commit
 from app.delivery.client import AttemptResult, post_webhook
 from app.delivery.gates import InFlight, circuit_state
@@ -35,6 +35,7 @@ from app.delivery.recording import Outcomes, record_attempts, record_deferrals
 from app.delivery.signing import SigningKey, sign
 from app.delivery.ssrf import NetworkPolicy
 from app.endpoints.secrets import signing_keys
+from app.operational.events import announce
 from app.secretbox import SecretBox
 
 
@@ -58,11 +59,13 @@ class ClaimedDelivery:
     message: Message
     endpoint: Endpoint
     project: Project
+    tenant: Tenant
     keys: Sequence[SigningKey]
 
 
 @dataclass(frozen=True)
 class Claim:
+    lease_token: str  # the worker's lease on every claimed delivery
     ready: list[ClaimedDelivery]
     deferred: dict[str, datetime]  # delivery id → when to try again
 
@@ -89,8 +92,9 @@ async def attempt_deliveries(
         if isinstance(until, datetime)
     )
     async with ctx.database.session() as session:
-        outcomes = await record_attempts(session, ctx.settings, sent, ctx.rng)
-        await record_deferrals(session, deferred)
+        outcomes = await record_attempts(session, ctx.settings, sent, ctx.rng, claim.lease_token)
+        await record_deferrals(session, deferred, claim.lease_token)
+        await announce(session, ctx.settings, outcomes.events)
         await commit(session)
     return outcomes
 
@@ -100,6 +104,7 @@ async def claim_deliveries(
 ) -> Claim:
     """Take the lease of each due delivery still under ``token`` (or with a lapsed lease)."""
     now = utcnow()
+    lease_token = new_lease_token()
     claimed_ids = (
         (
             await session.execute(
@@ -114,7 +119,7 @@ async def claim_deliveries(
                     ),
                 )
                 .values(
-                    lease_token=new_lease_token(),
+                    lease_token=lease_token,
                     lease_until=now + timedelta(seconds=ctx.settings.request_timeout_s * 2 + 5),
                 )
                 .returning(Delivery.id)
@@ -125,13 +130,14 @@ async def claim_deliveries(
         .all()
     )
     if not claimed_ids:
-        return Claim([], {})
+        return Claim(lease_token, [], {})
     rows = (
         await session.execute(
-            select(Delivery, Message, Endpoint, Project)
+            select(Delivery, Message, Endpoint, Project, Tenant)
             .join(Message, Message.id == Delivery.message_id)
             .join(Endpoint, Endpoint.id == Delivery.endpoint_id)
             .join(Project, Project.id == Delivery.project_id)
+            .join(Tenant, Tenant.id == Delivery.tenant_id)
             .where(Delivery.id.in_(claimed_ids))
         )
     ).all()
@@ -148,9 +154,15 @@ async def claim_deliveries(
     ready, deferred = await _through_circuit_breakers(session, ctx.settings, live, now)
     keys = await signing_keys(session, ctx.box, list({row.Endpoint.id for row in ready}), now)
     return Claim(
+        lease_token,
         [
             ClaimedDelivery(
-                row.Delivery, row.Message, row.Endpoint, row.Project, keys.get(row.Endpoint.id, [])
+                row.Delivery,
+                row.Message,
+                row.Endpoint,
+                row.Project,
+                row.Tenant,
+                keys.get(row.Endpoint.id, []),
             )
             for row in ready
         ],

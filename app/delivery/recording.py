@@ -2,12 +2,12 @@
 
 import random
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, insert, literal, or_, update
+from sqlalchemy import func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -16,6 +16,7 @@ from app.db.models import Attempt, Delivery, Endpoint
 from app.delivery.client import AttemptResult
 from app.delivery.schedule import RetryPolicy, after_attempt
 from app.ids import new_id
+from app.operational.events import OperationalEvent, attempt_event, endpoint_event
 
 if TYPE_CHECKING:
     from app.delivery.dispatch import ClaimedDelivery
@@ -23,23 +24,40 @@ if TYPE_CHECKING:
 
 @dataclass
 class Outcomes:
-    """What a batch changed that others may want to announce (operational webhooks)."""
+    """What a batch did: delivery ids by new state, and the operational events it raised."""
 
-    succeeded: list[str] = field(default_factory=list)  # delivery ids
+    succeeded: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     exhausted: list[str] = field(default_factory=list)
-    failing: list[str] = field(default_factory=list)  # reached the project's failing threshold
-    disabled_endpoints: dict[str, str] = field(default_factory=dict)  # id → reason
+    events: list[OperationalEvent] = field(default_factory=list)
 
 
-async def record_deferrals(session: AsyncSession, deferred: Mapping[str, datetime]) -> None:
+async def record_deferrals(
+    session: AsyncSession, deferred: Mapping[str, datetime], lease_token: str
+) -> None:
     """Give back held-back deliveries, due again at the given times (no attempt counted)."""
+    ours = await _still_leased(session, deferred.keys(), lease_token)
     rows = [
         {"id": delivery_id, "next_attempt_at": until, "lease_token": None, "lease_until": None}
         for delivery_id, until in deferred.items()
+        if delivery_id in ours
     ]
     if rows:
         await session.execute(update(Delivery), rows)
+
+
+async def _still_leased(
+    session: AsyncSession, delivery_ids: Iterable[str], lease_token: str
+) -> set[str]:
+    """The deliveries still under ``lease_token``, locked until commit. One that lost it
+    was asked for again while its attempt ran (a resend or a replay): that newer request
+    keeps its time and lease."""
+    stmt = select(Delivery.id).where(
+        Delivery.id.in_(list(delivery_ids)), Delivery.lease_token == lease_token
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return set((await session.scalars(stmt)).all())
 
 
 async def record_attempts(
@@ -47,6 +65,7 @@ async def record_attempts(
     settings: Settings,
     sent: Sequence[tuple["ClaimedDelivery", AttemptResult]],
     rng: random.Random,
+    lease_token: str,
 ) -> Outcomes:
     """Write each attempt and move each delivery on; track endpoint health."""
     outcomes = Outcomes()
@@ -54,7 +73,8 @@ async def record_attempts(
         return outcomes
     now = utcnow()
     attempt_rows = []
-    delivery_rows = []
+    delivery_rows: list[dict[str, object]] = []
+    ours = await _still_leased(session, [item.delivery.id for item, _ in sent], lease_token)
     for item, result in sent:
         delivery, project = item.delivery, item.project
         attempts_made = delivery.attempt_count + 1
@@ -71,25 +91,30 @@ async def record_attempts(
             now=now,
             rng=rng,
         )
-        attempt_rows.append(_attempt_row(item, result, now))
-        delivery_rows.append(
-            {
-                "id": delivery.id,
-                "status": state.status,
-                "attempt_count": attempts_made,
-                "next_attempt_at": state.next_attempt_at,
-                "next_trigger": "scheduled",
-                "last_status_code": result.status_code,
-                "last_attempt_at": now,
-                "lease_token": None,
-                "lease_until": None,
-                "updated_at": now,
-            }
-        )
+        attempt_row = _attempt_row(item, result, now)
+        attempt_rows.append(attempt_row)
+        row: dict[str, object] = {
+            "id": delivery.id,
+            "status": state.status,
+            "attempt_count": attempts_made,
+            "last_status_code": result.status_code,
+            "last_attempt_at": now,
+            "updated_at": now,
+        }
+        if delivery.id in ours:
+            row.update(
+                next_attempt_at=state.next_attempt_at,
+                next_trigger="scheduled",
+                lease_token=None,
+                lease_until=None,
+            )
+        delivery_rows.append(row)
         bucket = {"succeeded": outcomes.succeeded, "exhausted": outcomes.exhausted}
         bucket.get(state.status, outcomes.failed).append(delivery.id)
-        if not result.ok and attempts_made == project.failing_after_attempts:
-            outcomes.failing.append(delivery.id)
+        if state.status == "exhausted" and delivery.status != "exhausted":
+            outcomes.events.append(attempt_event("message.attempt.exhausted", item, attempt_row))
+        elif not result.ok and attempts_made == project.failing_after_attempts:
+            outcomes.events.append(attempt_event("message.attempt.failing", item, attempt_row))
     await session.execute(insert(Attempt), attempt_rows)
     await session.execute(update(Delivery), delivery_rows)
     await _update_endpoint_health(session, settings, sent, now, outcomes)
@@ -130,6 +155,7 @@ async def _update_endpoint_health(
     healthy: set[str] = set()
     gone: set[str] = set()
     disable_after: dict[str, int] = {}
+    by_endpoint = {item.endpoint.id: item for item, _ in sent}
     for item, result in sent:
         endpoint_id = item.endpoint.id
         disable_after[endpoint_id] = item.project.disable_after_s
@@ -179,12 +205,14 @@ async def _update_endpoint_health(
                 .values(circuit_open_until=now + timedelta(seconds=settings.circuit_cooldown_s))
             )
     for endpoint_id in gone:
-        await _disable(session, endpoint_id, "the endpoint answered 410 Gone", outcomes)
+        await _disable(
+            session, by_endpoint[endpoint_id], "the endpoint answered 410 Gone", outcomes
+        )
     for endpoint_id in failures.keys() - healthy - gone:
         days = disable_after[endpoint_id] / 86400
         await _disable(
             session,
-            endpoint_id,
+            by_endpoint[endpoint_id],
             f"every attempt failed for {days:g} days",
             outcomes,
             failing_before=now - timedelta(seconds=disable_after[endpoint_id]),
@@ -193,16 +221,17 @@ async def _update_endpoint_health(
 
 async def _disable(
     session: AsyncSession,
-    endpoint_id: str,
+    item: "ClaimedDelivery",
     reason: str,
     outcomes: Outcomes,
     failing_before: datetime | None = None,
 ) -> None:
-    stmt = update(Endpoint).where(Endpoint.id == endpoint_id, Endpoint.disabled.is_(False))
+    endpoint = item.endpoint
+    stmt = update(Endpoint).where(Endpoint.id == endpoint.id, Endpoint.disabled.is_(False))
     if failing_before is not None:
         stmt = stmt.where(Endpoint.failing_since <= failing_before)
     disabled = await session.scalar(
         stmt.values(disabled=True, disabled_reason=reason).returning(Endpoint.id)
     )
     if disabled is not None:
-        outcomes.disabled_endpoints[disabled] = reason
+        outcomes.events.append(endpoint_event("endpoint.disabled", item.tenant, endpoint, reason))
