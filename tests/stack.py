@@ -39,7 +39,7 @@ from tests.services import PostgresServer, RedisServer, free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT_S = 30.0
-STOP_TIMEOUT_S = 10.0
+STOP_TIMEOUT_S = 5.0
 COMMAND_TIMEOUT_S = 60.0
 WORKER_READY_LINE = "Worker process is ready for action"
 
@@ -103,16 +103,24 @@ class HeraldProcess:
         self._signal_group(signal.SIGKILL)
         self._reap(STOP_TIMEOUT_S)
 
-    def stop(self) -> None:
-        """SIGTERM the group, then SIGKILL whatever is left after ``STOP_TIMEOUT_S``."""
+    def terminate(self) -> None:
+        """Ask the whole process group to stop (SIGTERM); see ``finish``."""
+        self._signal_group(signal.SIGTERM)
+
+    def finish(self, timeout_s: float) -> None:
+        """Wait up to ``timeout_s`` for a terminated process, then SIGKILL its group (also
+        reaching children that outlived their leader)."""
         if self._popen is None:
             return
-        self._signal_group(signal.SIGTERM)
-        if not self._reap(STOP_TIMEOUT_S):
+        if not self._reap(max(timeout_s, 0.0)):
             self._signal_group(signal.SIGKILL)
             self._reap(STOP_TIMEOUT_S)
-        # Children that outlived their leader (a worker process of a killed supervisor).
         self._signal_group(signal.SIGKILL)
+
+    def stop(self) -> None:
+        """SIGTERM the group, then SIGKILL whatever is left after ``STOP_TIMEOUT_S``."""
+        self.terminate()
+        self.finish(STOP_TIMEOUT_S)
 
     def tail(self, lines: int = 40) -> str:
         try:
@@ -192,9 +200,13 @@ class HeraldStack:
         return self
 
     def stop(self) -> None:
-        """Stop every process (bounded), then drop the database."""
+        """Stop every process (all at once, bounded by one shared deadline: a worker still
+        in a request is killed, which tests need not wait for), then drop the database."""
         for process in self.processes:
-            process.stop()
+            process.terminate()
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for process in self.processes:
+            process.finish(deadline - time.monotonic())
         with contextlib.suppress(RuntimeError):
             self.postgres.drop_database(self.database_name)
 
