@@ -1,7 +1,6 @@
 """``Herald`` and ``AsyncHerald``: the same resources, carried out blocking or async."""
 
-from types import TracebackType
-from typing import Generic, Self
+from typing import Generic, Self, TypeVar
 
 import httpx
 
@@ -15,11 +14,23 @@ from herald_sdk.resources.project import ProjectResource
 from herald_sdk.resources.replays import Replays
 from herald_sdk.resources.tenants import Tenants
 
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 
-class _Resources(Generic[R]):
-    """Every resource of the API, bound to one runner."""
 
-    def __init__(self, runner: R) -> None:
+class _Client(Generic[R, H]):
+    """Every resource of the API, bound to the runner of the concrete client."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        max_retries: int = 2,
+        http_client: H | None = None,
+    ) -> None:
+        options = ClientOptions.from_arguments(api_key, base_url, timeout_s, max_retries)
+        runner = self._new_runner(options, http_client)
         self._runner: R = runner
         self.tenants: Tenants[R] = Tenants(runner)
         self.event_types: EventTypes[R] = EventTypes(runner)
@@ -29,33 +40,28 @@ class _Resources(Generic[R]):
         self.replays: Replays[R] = Replays(runner)
         self.project: ProjectResource[R] = ProjectResource(runner)
 
+    def _new_runner(self, options: ClientOptions, http_client: H | None) -> R:
+        raise NotImplementedError
+
     @property
     def base_url(self) -> str:
         return self._runner.options.base_url
 
 
-class Herald(_Resources[SyncRunner]):
+class Herald(_Client[SyncRunner, httpx.Client]):
     """The blocking client::
 
         with Herald() as herald:  # key from HERALD_API_KEY, URL from HERALD_BASE_URL
             herald.messages.publish("acme", "invoice.paid", {"id": "in_1"})
 
-    ``timeout_s`` bounds each try; failures that are safe to retry are retried
-    ``max_retries`` times with backoff. ``http_client``, if given, is used as is and
-    left open by ``close``. Raises ``HeraldError`` when there is no API key.
+    ``Herald(api_key=None, base_url=None, *, timeout_s=30.0, max_retries=2,
+    http_client=None)``: ``timeout_s`` bounds each try; failures that are safe to retry
+    are retried ``max_retries`` times with backoff; ``http_client``, if given, is used as
+    is and left open by ``close``. Raises ``HeraldError`` when there is no API key.
     """
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        *,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        max_retries: int = 2,
-        http_client: httpx.Client | None = None,
-    ) -> None:
-        options = ClientOptions.from_arguments(api_key, base_url, timeout_s, max_retries)
-        super().__init__(SyncRunner(options, http_client))
+    def _new_runner(self, options: ClientOptions, http_client: httpx.Client | None) -> SyncRunner:
+        return SyncRunner(options, http_client)
 
     def close(self) -> None:
         self._runner.close()
@@ -63,35 +69,24 @@ class Herald(_Resources[SyncRunner]):
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
-class AsyncHerald(_Resources[AsyncRunner]):
-    """The async client, the same as ``Herald`` with every call awaited::
+class AsyncHerald(_Client[AsyncRunner, httpx.AsyncClient]):
+    """The async client, the same as ``Herald`` (and made the same way) with every call
+    awaited::
 
-    async with AsyncHerald() as herald:
-        await herald.messages.publish("acme", "invoice.paid", {"id": "in_1"})
-        async for message in herald.messages.list("acme"):
-            ...
+        async with AsyncHerald() as herald:
+            await herald.messages.publish("acme", "invoice.paid", {"id": "in_1"})
+            async for message in herald.messages.list("acme"):
+                ...
     """
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        base_url: str | None = None,
-        *,
-        timeout_s: float = DEFAULT_TIMEOUT_S,
-        max_retries: int = 2,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> None:
-        options = ClientOptions.from_arguments(api_key, base_url, timeout_s, max_retries)
-        super().__init__(AsyncRunner(options, http_client))
+    def _new_runner(
+        self, options: ClientOptions, http_client: httpx.AsyncClient | None
+    ) -> AsyncRunner:
+        return AsyncRunner(options, http_client)
 
     async def close(self) -> None:
         await self._runner.close()
@@ -99,10 +94,5 @@ class AsyncHerald(_Resources[AsyncRunner]):
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()

@@ -2,6 +2,7 @@
 (``AsyncRunner``). Both share ``ClientOptions`` and the retry logic of ``_transport``."""
 
 import functools
+import inspect
 import os
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from herald_sdk.errors import HeraldError
 
 P = ParamSpec("P")
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT_S = 30.0
@@ -92,7 +94,7 @@ class SyncRunner:
     def bind(
         self, spec: Callable[Concatenate[Any, P], Request[T]], resource: object
     ) -> Callable[P, T]:
-        @functools.wraps(spec)
+        @_shown_as(spec)
         def call(*args: P.args, **kwargs: P.kwargs) -> T:
             return self.execute(spec(resource, *args, **kwargs))
 
@@ -101,7 +103,7 @@ class SyncRunner:
     def bind_list(
         self, spec: Callable[Concatenate[Any, P], ListRequest[M]], resource: object
     ) -> Callable[P, SyncPager[M]]:
-        @functools.wraps(spec)
+        @_shown_as(spec)
         def call(*args: P.args, **kwargs: P.kwargs) -> SyncPager[M]:
             return SyncPager(spec(resource, *args, **kwargs), self.execute)
 
@@ -129,7 +131,7 @@ class AsyncRunner:
     def bind(
         self, spec: Callable[Concatenate[Any, P], Request[T]], resource: object
     ) -> Callable[P, Coroutine[Any, Any, T]]:
-        @functools.wraps(spec)
+        @_shown_as(spec)
         async def call(*args: P.args, **kwargs: P.kwargs) -> T:
             return await self.execute(spec(resource, *args, **kwargs))
 
@@ -138,7 +140,7 @@ class AsyncRunner:
     def bind_list(
         self, spec: Callable[Concatenate[Any, P], ListRequest[M]], resource: object
     ) -> Callable[P, AsyncPager[M]]:
-        @functools.wraps(spec)
+        @_shown_as(spec)
         def call(*args: P.args, **kwargs: P.kwargs) -> AsyncPager[M]:
             return AsyncPager(spec(resource, *args, **kwargs), self.execute)
 
@@ -147,3 +149,18 @@ class AsyncRunner:
     async def close(self) -> None:
         if self._owns_client:
             await self.http_client.aclose()
+
+
+def _shown_as(spec: Callable[..., Any]) -> Callable[[F], F]:
+    """Give the bound method the name, docstring and parameters (less ``self``) of ``spec``,
+    so that ``help()`` and IDEs show the call as users make it."""
+
+    def decorate(call: F) -> F:
+        functools.update_wrapper(call, spec)
+        signature = inspect.signature(spec)
+        parameters = list(signature.parameters.values())[1:]
+        shown = signature.replace(parameters=parameters, return_annotation=signature.empty)
+        setattr(call, "__signature__", shown)  # noqa: B010 - not a declared attribute
+        return call
+
+    return decorate

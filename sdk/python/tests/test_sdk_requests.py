@@ -1,10 +1,10 @@
 """Each resource method sends the request the contract describes, the same from both clients,
 and its reply becomes a typed object."""
 
+import inspect
 import json
-from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
@@ -18,8 +18,10 @@ from herald_sdk import (
     HeraldError,
     PortalAccess,
     Project,
+    SyncPager,
     Tenant,
 )
+from herald_sdk.resources.messages import Messages
 
 SINCE = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 T = "/tenants/acme"
@@ -116,76 +118,68 @@ def record_everything(respx_mock: respx.MockRouter) -> respx.Route:
     return respx_mock.route(host="herald.test").respond(200, json=EVERYTHING)
 
 
-def assert_sent(
-    request: httpx.Request, method: str, path: str, body: Any, params: Mapping[str, str]
-) -> None:
-    assert request.method == method
-    assert request.url.raw_path.decode().split("?")[0] == "/api/v1" + path
+def assert_sent(request: httpx.Request, case: "Case") -> None:
+    assert request.method == case.method
+    assert request.url.raw_path.decode().split("?")[0] == "/api/v1" + case.path
     sent_body = json.loads(request.content) if request.content else None
-    assert sent_body == body
-    sent_params = dict(request.url.params)
-    assert sent_params == dict(params)
+    assert sent_body == case.body
+    assert dict(request.url.params) == case.params
     assert request.headers["authorization"] == "Bearer hk_test"
     assert request.headers["user-agent"].startswith("herald-sdk-python/")
 
 
-@pytest.mark.parametrize(
-    ("resource", "name", "args", "kwargs", "method", "path", "body", "params"),
-    CASES,
-    ids=CASE_IDS,
-)
+class Case(NamedTuple):
+    resource: str
+    name: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    method: str
+    path: str
+    body: Any
+    params: dict[str, str]
+
+
+@pytest.fixture(params=CASES, ids=CASE_IDS)
+def case(request: pytest.FixtureRequest) -> Case:
+    return Case(*request.param)
+
+
 def test_each_method_sends_the_contracts_request(
-    herald: Herald,
-    respx_mock: respx.MockRouter,
-    resource: str,
-    name: str,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    method: str,
-    path: str,
-    body: Any,
-    params: dict[str, str],
+    herald: Herald, respx_mock: respx.MockRouter, case: Case
 ) -> None:
     # Given Herald answers anything
     route = record_everything(respx_mock)
 
     # When the method is called (and a list walked)
-    result = getattr(getattr(herald, resource), name)(*args, **kwargs)
-    if hasattr(result, "__next__"):
-        result = list(result)
+    result = getattr(getattr(herald, case.resource), case.name)(*case.args, **case.kwargs)
+    if isinstance(result, SyncPager):
+        list(result)
 
     # Then exactly the contract's request went out
     assert route.call_count == 1
-    assert_sent(route.calls.last.request, method, path, body, params)
+    assert_sent(route.calls.last.request, case)
 
 
-@pytest.mark.parametrize(
-    ("resource", "name", "args", "kwargs", "method", "path", "body", "params"),
-    CASES,
-    ids=CASE_IDS,
-)
 async def test_each_method_sends_the_same_request_async(
-    async_herald: AsyncHerald,
-    respx_mock: respx.MockRouter,
-    resource: str,
-    name: str,
-    args: tuple[Any, ...],
-    kwargs: dict[str, Any],
-    method: str,
-    path: str,
-    body: Any,
-    params: dict[str, str],
+    async_herald: AsyncHerald, respx_mock: respx.MockRouter, case: Case
 ) -> None:
     route = record_everything(respx_mock)
 
-    result = getattr(getattr(async_herald, resource), name)(*args, **kwargs)
+    result = getattr(getattr(async_herald, case.resource), case.name)(*case.args, **case.kwargs)
     if isinstance(result, AsyncPager):
-        result = [item async for item in result]
+        [item async for item in result]
     else:
-        result = await result
+        await result
 
     assert route.call_count == 1
-    assert_sent(route.calls.last.request, method, path, body, params)
+    assert_sent(route.calls.last.request, case)
+
+
+def test_methods_show_the_signature_users_call() -> None:
+    with Herald(api_key="hk_test") as herald:
+        shown = inspect.signature(herald.messages.publish)
+    assert list(shown.parameters)[:3] == ["tenant", "event_type", "payload"]
+    assert herald.messages.publish.__doc__ == Messages.publish.__doc__
 
 
 def test_replies_become_typed_objects(herald: Herald, respx_mock: respx.MockRouter) -> None:
