@@ -10,3 +10,4 @@ def configure_logging(level: str = "INFO") -> None:
     )
     # Per-request lines from the HTTP client would drown everything else.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
