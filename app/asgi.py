@@ -23,6 +23,7 @@ from app.errors_render import render_exception
 from app.event_types.controllers import EventTypeController
 from app.health import HealthController
 from app.messages.controllers import MessageController
+from app.operational.controllers import OperationalEndpointController
 from app.portal_access.controllers import PortalAccessController
 from app.projects.controllers import ProjectController
 from app.replays.controllers import RecoverController, ReplayController
@@ -69,6 +70,7 @@ API_CONTROLLERS: list[Any] = [
     TestEventController,
     ReplayController,
     RecoverController,
+    OperationalEndpointController,
 ]
 
 

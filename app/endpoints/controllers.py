@@ -96,7 +96,7 @@ class EndpointController(Controller):
         data: JSONBody[EndpointPatch],
     ) -> EndpointOut:
         updated = await service.update_endpoint(
-            session, network_policy(settings), caller.project_id, tenant, endpoint, data
+            session, settings, caller.project_id, tenant, endpoint, data
         )
         return endpoint_out(updated)
 

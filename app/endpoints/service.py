@@ -12,6 +12,7 @@ import msgspec
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.config import Settings
 from app.db.base import utcnow
 from app.db.models import Delivery, Endpoint, Tenant
 from app.delivery.headers import validate_custom_headers
@@ -21,6 +22,7 @@ from app.endpoints import secrets
 from app.endpoints.schemas import EndpointIn, EndpointPatch, Status
 from app.errors import ValidationFailed, not_found
 from app.ids import new_id
+from app.operational.events import announce, endpoint_event
 from app.pagination import Page, PageRequest, paginate
 from app.projects.service import get_project
 from app.secretbox import SecretBox
@@ -62,6 +64,12 @@ async def list_endpoints(
     session: AsyncSession, project_id: str, tenant_key: str, page: PageRequest
 ) -> Page[Endpoint]:
     tenant = await get_tenant(session, project_id, tenant_key)
+    return await list_tenant_endpoints(session, tenant, page)
+
+
+async def list_tenant_endpoints(
+    session: AsyncSession, tenant: Tenant, page: PageRequest
+) -> Page[Endpoint]:
     return await paginate(session, _of_tenant(tenant), Endpoint.id, page)
 
 
@@ -112,16 +120,24 @@ async def add_endpoint(
 
 async def update_endpoint(
     session: AsyncSession,
-    policy: NetworkPolicy,
+    settings: Settings,
     project_id: str,
     tenant_key: str,
     endpoint_id: str,
     patch: EndpointPatch,
 ) -> Endpoint:
-    """Apply ``patch``; enabling a disabled endpoint also resets its health."""
+    """Apply ``patch`` to the tenant's endpoint (see ``apply_patch``)."""
     endpoint = await get_endpoint(session, project_id, tenant_key, endpoint_id)
+    return await apply_patch(session, settings, endpoint, patch)
+
+
+async def apply_patch(
+    session: AsyncSession, settings: Settings, endpoint: Endpoint, patch: EndpointPatch
+) -> Endpoint:
+    """Apply ``patch``; enabling a disabled endpoint also resets its health and tells the
+    project's operational endpoints (``endpoint.enabled``)."""
     if patch.url is not msgspec.UNSET:
-        await check_url(patch.url, policy)
+        await check_url(patch.url, NetworkPolicy(allowed=settings.allowed_private_networks))
         endpoint.url = patch.url
     if patch.headers is not msgspec.UNSET:
         endpoint.headers = validate_custom_headers("headers", patch.headers)
@@ -136,10 +152,15 @@ async def update_endpoint(
     for attribute, value in plain.items():
         if value is not msgspec.UNSET:
             setattr(endpoint, attribute, value)
+    enabling = patch.disabled is False and endpoint.disabled
     if patch.disabled is not msgspec.UNSET:
         set_disabled(endpoint, patch.disabled, DISABLED_BY_API)
     endpoint.updated_at = utcnow()
     await session.flush()
+    if enabling:
+        tenant = await session.get(Tenant, endpoint.tenant_id)
+        assert tenant is not None
+        await announce(session, settings, [endpoint_event("endpoint.enabled", tenant, endpoint)])
     return endpoint
 
 
@@ -160,7 +181,10 @@ async def delete_endpoint(
     session: AsyncSession, project_id: str, tenant_key: str, endpoint_id: str
 ) -> None:
     """Delete the endpoint with its keys, deliveries and attempts."""
-    endpoint = await get_endpoint(session, project_id, tenant_key, endpoint_id)
+    await remove_endpoint(session, await get_endpoint(session, project_id, tenant_key, endpoint_id))
+
+
+async def remove_endpoint(session: AsyncSession, endpoint: Endpoint) -> None:
     await session.execute(delete(Endpoint).where(Endpoint.id == endpoint.id))
 
 
@@ -181,9 +205,15 @@ async def rotate_secret(
 ) -> None:
     """Rotate to ``key_text`` (or a new key); the old one signs on for the project's overlap."""
     endpoint = await get_endpoint(session, project_id, tenant_key, endpoint_id)
+    await rotate_endpoint_secret(session, box, endpoint, key_text)
+
+
+async def rotate_endpoint_secret(
+    session: AsyncSession, box: SecretBox, endpoint: Endpoint, key_text: str | None
+) -> None:
     if key_text is not None:
         _parse_secret("key", key_text)
-    project = await get_project(session, project_id)
+    project = await get_project(session, endpoint.project_id)
     await secrets.rotate_key(session, box, endpoint, project.secret_overlap_s, key_text)
 
 

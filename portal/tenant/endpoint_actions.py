@@ -15,7 +15,6 @@ from app.config import Settings
 from app.db.models import Replay
 from app.deps import DbSession, SecretBoxDep, SettingsDep
 from app.endpoints import service
-from app.endpoints.controllers import network_policy
 from app.endpoints.schemas import EndpointPatch
 from app.endpoints.service import DISABLED_BY_API
 from app.errors import ValidationFailed, not_found
@@ -165,7 +164,7 @@ class EndpointActions(Controller):
     ) -> Response[str]:
         await service.update_endpoint(
             session,
-            network_policy(settings),
+            settings,
             portal.project_id,
             portal.tenant_id,
             endpoint_id,

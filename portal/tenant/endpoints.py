@@ -160,7 +160,7 @@ class EndpointPages(Controller):
             try:
                 await service.update_endpoint(
                     session,
-                    network_policy(settings),
+                    settings,
                     portal.project_id,
                     portal.tenant_id,
                     found.id,
