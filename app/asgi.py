@@ -27,7 +27,7 @@ from app.operational.controllers import OperationalEndpointController
 from app.portal_access.controllers import PortalAccessController
 from app.projects.controllers import ProjectController
 from app.replays.controllers import RecoverController, ReplayController
-from app.secretbox import SecretBox
+from app.secretbox import SecretBox, secret_box_for
 from app.tenants.controllers import TenantController
 from portal.routers import web_routers
 
@@ -99,7 +99,7 @@ def create_app(
             {
                 "settings": settings,
                 "database": database,
-                "secret_box": SecretBox(settings.secret_key) if settings.secret_key else None,
+                "secret_box": secret_box_for(settings),
             }
         ),
         exception_handlers={Exception: render_exception},

@@ -77,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     replay = commands.add_parser("replay", help="resend failed deliveries, with a progress bar")
     replay_cli.add_arguments(replay)
     replay.set_defaults(run=run_replay)
+
+    rotate = commands.add_parser(
+        "rotate-master-key",
+        help="re-seal endpoint secrets under HERALD_SECRET_KEY (old: HERALD_OLD_SECRET_KEYS)",
+    )
+    rotate.set_defaults(run=run_rotate_master_key)
     return parser
 
 
@@ -89,8 +95,11 @@ def run_migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_project_create(settings: Settings, args: argparse.Namespace) -> int:
+    from app.db.migrate import upgrade
     from app.db.session import Database, commit
     from app.projects.service import create_project
+
+    upgrade(settings.database_url)  # a fresh database works at once; a no-op otherwise
 
     async def create() -> tuple[str, str]:
         database = Database(settings.database_url)
@@ -138,6 +147,22 @@ def run_replay(settings: Settings, args: argparse.Namespace) -> int:
         print(f"herald: {exc.detail}", file=sys.stderr)
         return 1
     return 0 if replay.status == "completed" else 1
+
+
+def run_rotate_master_key(settings: Settings, args: argparse.Namespace) -> int:
+    from app.endpoints.master_key import rotate_master_key
+    from app.secretbox import SecretBoxError
+
+    def progress(seen: int, resealed: int) -> None:
+        print(f"\r{seen} secrets checked, {resealed} re-sealed", end="", flush=True)
+
+    try:
+        seen, resealed = asyncio.run(rotate_master_key(settings, progress))
+    except (ValueError, SecretBoxError) as exc:
+        print(f"herald: {exc} (is the old key in HERALD_OLD_SECRET_KEYS?)", file=sys.stderr)
+        return 1
+    print(f"\rdone: {seen} secrets checked, {resealed} re-sealed under the new master key")
+    return 0
 
 
 def run_api(settings: Settings, args: argparse.Namespace) -> int:

@@ -27,6 +27,8 @@ class Settings:
     database_url: str = "sqlite+aiosqlite:///herald.db"
     redis_url: str | None = None
     secret_key: str | None = None
+    # Earlier master keys, still accepted for opening sealed secrets during a rotation.
+    old_secret_keys: tuple[str, ...] = ()
     public_url: str = "http://127.0.0.1:8000"
     allowed_private_networks: tuple[IPNetwork, ...] = ()
     max_payload_bytes: int = 262_144
@@ -60,6 +62,11 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         database_url=environ.get("HERALD_DATABASE_URL", defaults.database_url),
         redis_url=environ.get("HERALD_REDIS_URL") or None,
         secret_key=environ.get("HERALD_SECRET_KEY") or None,
+        old_secret_keys=tuple(
+            key.strip()
+            for key in environ.get("HERALD_OLD_SECRET_KEYS", "").split(",")
+            if key.strip()
+        ),
         public_url=environ.get("HERALD_PUBLIC_URL", defaults.public_url).rstrip("/"),
         allowed_private_networks=parse_networks(
             environ.get("HERALD_ALLOWED_PRIVATE_NETWORKS", ""), "HERALD_ALLOWED_PRIVATE_NETWORKS"

@@ -6,10 +6,14 @@ id lets ``herald rotate-master-key`` open values sealed under an older master ke
 
 import hashlib
 import os
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+if TYPE_CHECKING:
+    from app.config import Settings
 
 _MAGIC = b"H1"
 _HEADER = len(_MAGIC) + 4 + 12
@@ -57,3 +61,11 @@ class SecretBox:
 
 def _key_id(key: bytes) -> bytes:
     return hashlib.sha256(key).digest()[:4]
+
+
+def secret_box_for(settings: "Settings") -> SecretBox | None:
+    """The box for ``settings``: sealing with HERALD_SECRET_KEY, opening with it and with
+    HERALD_OLD_SECRET_KEYS; None when no key is configured."""
+    if not settings.secret_key:
+        return None
+    return SecretBox(settings.secret_key, *settings.old_secret_keys)

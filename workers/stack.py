@@ -7,7 +7,7 @@ from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.middleware import Middleware
 
 from app.config import Settings
-from app.secretbox import SecretBox
+from app.secretbox import secret_box_for
 from workers.actors import register_actors
 from workers.broker import create_broker
 from workers.queue import DramatiqSender
@@ -37,11 +37,12 @@ class WorkerStack:
 
 def build_worker_stack(settings: Settings) -> WorkerStack:
     """The broker with Herald's actors declared, ready for a Dramatiq ``Worker``."""
-    if not settings.secret_key:
+    box = secret_box_for(settings)
+    if box is None:
         raise ValueError("HERALD_SECRET_KEY is required to open endpoint secrets")
     broker = create_broker(settings)
     sender = DramatiqSender(broker)
-    runtime = WorkerRuntime(settings, sender, SecretBox(settings.secret_key))
+    runtime = WorkerRuntime(settings, sender, box)
     broker.add_middleware(CloseRuntime(runtime))
     register_actors(broker, runtime)
     return WorkerStack(broker, sender, runtime)

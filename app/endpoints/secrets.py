@@ -77,6 +77,8 @@ async def rotate_key(
     now = utcnow()
     if new_key_text is not None:
         parse_key(new_key_text)
+    # Serialise concurrent rotations of one endpoint (PostgreSQL; SQLite has one writer).
+    await session.execute(select(Endpoint.id).where(Endpoint.id == endpoint.id).with_for_update())
     await session.execute(
         delete(EndpointSecret).where(
             EndpointSecret.endpoint_id == endpoint.id,
@@ -132,3 +134,25 @@ async def _current(session: AsyncSession, endpoint_id: str) -> EndpointSecret | 
 
 def _algorithm(name: str) -> Algorithm:
     return "ed25519" if name == "ed25519" else "hmac-sha256"
+
+
+async def reseal_batch(
+    session: AsyncSession, box: SecretBox, after_id: str, limit: int = 500
+) -> tuple[int, int, str | None]:
+    """Re-seal under the box's current master key the next ``limit`` secrets after
+    ``after_id``; return (seen, resealed, last id seen or None when done)."""
+    rows = (
+        await session.scalars(
+            select(EndpointSecret)
+            .where(EndpointSecret.id > after_id)
+            .order_by(EndpointSecret.id)
+            .limit(limit)
+        )
+    ).all()
+    resealed = 0
+    for secret in rows:
+        if not box.is_current(secret.ciphertext):
+            secret.ciphertext = box.seal(box.open(secret.ciphertext))
+            resealed += 1
+    await session.flush()
+    return len(rows), resealed, rows[-1].id if rows else None
