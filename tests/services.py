@@ -214,8 +214,10 @@ class PostgresServer:
 
     default_database = "herald"
 
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(self, bin_dir: Path, *, durable: bool = False) -> None:
+        """``durable=True`` keeps PostgreSQL's fsync and synchronous commits (benchmarks)."""
         self.bin_dir = bin_dir
+        self.durable = durable
         self.port = free_port()
         as_root = os.geteuid() == 0
         self.directory = Path(
@@ -303,11 +305,10 @@ class PostgresServer:
             "listen_addresses": f"'{HOST}'",
             "unix_socket_directories": f"'{self.directory}'",
             "max_connections": "200",
-            # Tests need no durability; these make them several times faster.
-            "fsync": "off",
-            "synchronous_commit": "off",
-            "full_page_writes": "off",
         }
+        if not self.durable:
+            # Tests need no durability; these make them several times faster.
+            settings.update(fsync="off", synchronous_commit="off", full_page_writes="off")
         with (self.data_dir / "postgresql.conf").open("a") as conf:
             conf.write("\n# herald tests\n")
             conf.writelines(f"{key} = {value}\n" for key, value in settings.items())

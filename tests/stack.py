@@ -66,9 +66,18 @@ def herald_command(*args: str) -> list[str]:
 class HeraldProcess:
     """One Herald process in its own process group, logging to ``log_path``."""
 
-    def __init__(self, name: str, args: list[str], env: Mapping[str, str], log_path: Path):
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        env: Mapping[str, str],
+        log_path: Path,
+        command: list[str] | None = None,
+    ):
+        """``command`` replaces ``herald <args>`` for a helper process (a bench receiver)."""
         self.name = name
         self.args = args
+        self.command = command or herald_command(*args)
         self.env = dict(env)
         self.log_path = log_path
         self._popen: subprocess.Popen[bytes] | None = None
@@ -86,10 +95,10 @@ class HeraldProcess:
         if self.alive:
             return
         with self.log_path.open("ab") as log:
-            log.write(f"\n=== start {self.name}: {' '.join(self.args)}\n".encode())
+            log.write(f"\n=== start {self.name}: {' '.join(self.command)}\n".encode())
             log.flush()
             self._popen = subprocess.Popen(
-                herald_command(*self.args),
+                self.command,
                 cwd=REPO_ROOT,
                 env=self.env,
                 stdin=subprocess.DEVNULL,

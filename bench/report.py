@@ -1,0 +1,107 @@
+"""The benchmark's ratios and its printed table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+TARGETS = {
+    "deliveries_per_s_fanout_1": 1000.0,
+    "publish_over_bare": 0.3,
+    "p95_ms_at_200": 125.0,
+}
+
+
+def ratios(results: dict[str, Any]) -> dict[str, float]:
+    """Herald over its baselines: deliveries/s ÷ raw aiohttp, publish ÷ bare route."""
+    raw = results["raw_aiohttp"]["per_s"]
+    bare = results["bare_route"]["per_s"]
+    out = {
+        "fanout_1_deliveries_over_raw": results["fanout_1"]["deliveries_per_s"] / raw,
+        "fanout_10_deliveries_over_raw": results["fanout_10"]["deliveries_per_s"] / raw,
+        "publish_over_bare": results["fanout_1"]["publish"]["per_s"] / bare,
+    }
+    if "backlog" in results:
+        out["publish_workers_stopped_over_bare"] = (
+            results["backlog"]["publish_workers_stopped"]["per_s"] / bare
+        )
+        out["drain_deliveries_over_raw"] = results["backlog"]["drain_deliveries_per_s"] / raw
+    return {name: round(value, 3) for name, value in out.items()}
+
+
+def print_table(results: dict[str, Any]) -> None:
+    raw = results["raw_aiohttp"]["per_s"]
+    bare = results["bare_route"]["per_s"]
+    r = results["ratios"]
+    f1, f10, lat = results["fanout_1"], results["fanout_10"], results["latency"]
+    rows = [
+        ("raw aiohttp → receiver (64 concurrent)", f"{raw:,.0f} req/s", "baseline", ""),
+        ("bare Litestar route", f"{bare:,.0f} req/s", "baseline", ""),
+        (
+            "publish (workers delivering)",
+            f"{f1['publish']['per_s']:,.0f} req/s",
+            f"{r['publish_over_bare']:.2f} × bare",
+            "≥ 0.30 × bare",
+        ),
+    ]
+    if "backlog" in results:
+        rows.append(
+            (
+                "publish (workers stopped)",
+                f"{results['backlog']['publish_workers_stopped']['per_s']:,.0f} req/s",
+                f"{r['publish_workers_stopped_over_bare']:.2f} × bare",
+                "",
+            )
+        )
+    rows += [
+        (
+            "deliveries, fan-out 1 (end to end)",
+            f"{f1['deliveries_per_s']:,.0f} /s",
+            f"{r['fanout_1_deliveries_over_raw']:.2f} × raw",
+            "≥ 1 000 /s",
+        ),
+        (
+            "deliveries, fan-out 10 (end to end)",
+            f"{f10['deliveries_per_s']:,.0f} /s",
+            f"{r['fanout_10_deliveries_over_raw']:.2f} × raw",
+            "",
+        ),
+        (
+            f"latency at {lat['rate_per_s']:.0f} msg/s p50 / p95 / p99",
+            " / ".join(f"{lat.get(p, 0):.0f}" for p in ("p50_ms", "p95_ms", "p99_ms")) + " ms",
+            "",
+            "p95 < 125 ms",
+        ),
+    ]
+    if "backlog" in results:
+        b = results["backlog"]
+        rows.append(
+            (
+                f"backlog drain of {b['messages']:,}",
+                f"{b['drain_deliveries_per_s']:,.0f} /s",
+                f"{r['drain_deliveries_over_raw']:.2f} × raw",
+                "",
+            )
+        )
+    width = max(len(row[0]) for row in rows)
+    print(f"\n{'measure':<{width}}  {'value':>16}  {'ratio':>14}  target")
+    for name, value, ratio, target in rows:
+        print(f"{name:<{width}}  {value:>16}  {ratio:>14}  {target}")
+    for name in ("fanout_1", "fanout_10", "latency"):
+        part = results[name]
+        if not part["complete"] or part["duplicates"]:
+            print(f"! {name}: complete={part['complete']} duplicates={part['duplicates']}")
+    if "backlog" in results:
+        _print_memory(results["backlog"]["memory"])
+
+
+def _print_memory(memory: dict[str, dict[str, dict[str, float]]]) -> None:
+    """Every non-PostgreSQL process, then each process tree's total (PostgreSQL's backends
+    are many and alike: their tree total says enough)."""
+    print("\nRSS during the backlog drain, MiB        start    peak     end")
+    rows = [(label, mem) for label, mem in memory["processes"].items() if "postgres" not in label]
+    rows += [(f"total: {name}", mem) for name, mem in memory["trees"].items()]
+    for label, mem in rows:
+        if mem:
+            print(
+                f"  {label[:56]:<56} {mem['start_mib']:>7} {mem['peak_mib']:>7} {mem['end_mib']:>7}"
+            )

@@ -1,0 +1,257 @@
+"""``make bench``: Herald's throughput, latency and memory against its own baselines.
+
+One run starts PostgreSQL (durable), Redis, Herald (1 api, 2 worker processes, 1
+scheduler, production settings), a fast receiver and a bare Litestar route
+(bench/stack.py), then measures, in order:
+
+1. raw: an aiohttp client posting the delivered bodies straight to the receiver (64 concurrent);
+2. bare: the same client posting publish bodies to a one-route Litestar app served like
+   ``herald api``;
+3. fan-out 1: publish a fixed batch to a tenant with one endpoint (publish req/s with the
+   workers delivering) and time until the receiver has every delivery (deliveries/s);
+4. fan-out 10: the same with ten endpoints;
+5. latency: publish paced at 200 msg/s; publish→delivered p50/p95/p99 from the
+   ``sent_at`` stamp in each payload to its arrival;
+6. backlog drain: stop the workers, publish ``--backlog`` messages (publish req/s with
+   nothing else running), start the workers, and sample the RSS of every process
+   (/proc) until the receiver has them all: start/peak/end per process.
+
+It prints a table with the ratios and writes everything to bench/results/latest.json.
+The 100 000-message drain of the issue: ``python -m bench.run --backlog 100000``.
+``--profile DIR`` also records py-spy profiles (collapsed stacks) of the api during
+fan-out-1 publishing and of one worker during its delivery.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import load
+from bench.memory import MemorySampler
+from bench.profiling import Profiler
+from bench.report import print_table, ratios
+from bench.stack import WORKER_PROCESSES, WORKER_THREADS, BenchStack
+from bench.watch import ReceiverWatch
+from tests.stack import WORKER_READY_LINE
+
+RESULTS = Path(__file__).resolve().parent / "results"
+DRAIN_TIMEOUT_S = 600.0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--raw-requests", type=int, default=20_000)
+    parser.add_argument("--bare-requests", type=int, default=10_000)
+    parser.add_argument("--messages", type=int, default=5_000, help="fan-out 1 batch")
+    parser.add_argument("--fanout10-messages", type=int, default=1_000)
+    parser.add_argument("--concurrency", type=int, default=32, help="publish/bare clients")
+    parser.add_argument("--latency-rate", type=float, default=200.0, help="messages/s")
+    parser.add_argument("--latency-seconds", type=float, default=15.0)
+    parser.add_argument("--backlog", type=int, default=10_000, help="0 skips the drain")
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy output directory")
+    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so every process is stopped either way.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with BenchStack(RESULTS / "logs") as stack:
+        results = asyncio.run(measure(stack, args))
+    results["ratios"] = ratios(results)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n")
+    print_table(results)
+    print(f"\nwritten to {args.output}")
+    return 0
+
+
+async def measure(stack: BenchStack, args: argparse.Namespace) -> dict[str, Any]:
+    assert stack.herald is not None and stack.herald.project is not None
+    results: dict[str, Any] = {"setup": _setup(args), "started_at": time.time()}
+    async with stack.herald.client() as api:
+        for tenant, endpoints in (("f1", 1), ("f10", 10), ("lat", 1), ("backlog", 1)):
+            urls = [f"{stack.receiver_url}/{tenant}/{i}" for i in range(endpoints)]
+            await _make_tenant(api, tenant, urls)
+    publish_url = f"{stack.herald.base_url}/api/v1/tenants/{{}}/messages"
+    async with ReceiverWatch(stack.receiver_url) as watch:
+        async with load.new_session() as client:
+            results["raw_aiohttp"] = await _baseline(
+                client, f"{stack.receiver_url}/raw/0", load.raw_body, args.raw_requests, 64
+            )
+            results["bare_route"] = await _baseline(
+                client, stack.bare_url, load.publish_body, args.bare_requests, args.concurrency
+            )
+        async with load.new_session(stack.herald.project.headers) as client:
+            results["fanout_1"] = await _end_to_end(
+                stack, watch, client, publish_url.format("f1"), "f1", args.messages, 1, args
+            )
+            results["fanout_10"] = await _end_to_end(
+                stack,
+                watch,
+                client,
+                publish_url.format("f10"),
+                "f10",
+                args.fanout10_messages,
+                10,
+                args,
+            )
+            results["latency"] = await _latency(watch, client, publish_url.format("lat"), args)
+            if args.backlog:
+                results["backlog"] = await _backlog(
+                    stack, watch, client, publish_url.format("backlog"), args
+                )
+    return results
+
+
+async def _baseline(
+    client: Any, url: str, make_body: Any, requests: int, concurrency: int
+) -> dict[str, Any]:
+    """A warm-up of 500, then ``requests`` POSTs at ``concurrency``."""
+    await load.blast(client, url, make_body, 500, concurrency)
+    report = await load.blast(client, url, make_body, requests, concurrency)
+    if sum(n for status, n in report.statuses.items() if status in (200, 202)) < requests:
+        raise RuntimeError(f"baseline {url} failed: {dict(report.statuses)}")
+    return report.summary()
+
+
+def _setup(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "machine": {"python": platform.python_version(), "cpus": _cpus()},
+        "herald": {
+            "api_processes": 1,
+            "worker_processes": WORKER_PROCESSES,
+            "worker_threads": WORKER_THREADS,
+            "schedulers": 1,
+            "settings": "production defaults (bench/stack.py production_env)",
+        },
+        "postgres": "durable (fsync on, synchronous_commit on)",
+        "redis": "no persistence",
+        "publish_concurrency": args.concurrency,
+        "raw_concurrency": 64,
+        "body_bytes": len(load.raw_body(0)),
+    }
+
+
+def _cpus() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0))
+
+
+async def _make_tenant(api: Any, uid: str, urls: list[str]) -> None:
+    reply = await api.post("/tenants", json={"uid": uid, "name": uid})
+    reply.raise_for_status()
+    for url in urls:
+        (await api.post(f"/tenants/{uid}/endpoints", json={"url": url})).raise_for_status()
+
+
+async def _end_to_end(
+    stack: BenchStack,
+    watch: ReceiverWatch,
+    client: Any,
+    url: str,
+    segment: str,
+    messages: int,
+    fanout: int,
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    """Publish ``messages`` and time until all ``messages × fanout`` deliveries arrived."""
+    profiler = Profiler(args.profile, stack) if args.profile and fanout == 1 else None
+    started = time.monotonic()
+    if profiler:
+        profiler.start_api(f"api-publish-{segment}")
+    publish = await load.blast(client, url, load.publish_body, messages, args.concurrency)
+    if profiler:
+        profiler.start_worker(f"worker-deliver-{segment}")
+    accepted = publish.statuses[202]
+    arrived = await watch.wait_for(segment, accepted * fanout, DRAIN_TIMEOUT_S)
+    elapsed_s = time.monotonic() - started
+    if profiler:
+        profiler.finish()
+    return {
+        "messages": messages,
+        "fanout": fanout,
+        "publish": publish.summary(),
+        "deliveries_expected": accepted * fanout,
+        **arrived.summary(),
+        "elapsed_s": round(elapsed_s, 3),
+        "deliveries_per_s": round(arrived.count / elapsed_s, 1),
+        "drain_after_publish_s": round(elapsed_s - publish.elapsed_s, 3),
+    }
+
+
+async def _latency(
+    watch: ReceiverWatch, client: Any, url: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    total = int(args.latency_rate * args.latency_seconds)
+    publish = await load.paced(client, url, load.publish_body, total, args.latency_rate)
+    arrived = await watch.wait_for("lat", publish.statuses[202], DRAIN_TIMEOUT_S)
+    latencies = sorted(await watch.latencies("lat"))
+    return {
+        "rate_per_s": args.latency_rate,
+        "publish": publish.summary(),
+        **arrived.summary(),
+        **_percentiles(latencies),
+    }
+
+
+def _percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+
+    def at(q: float) -> float:
+        return round(values[min(len(values) - 1, int(q * len(values)))], 1)
+
+    return {
+        "p50_ms": at(0.50),
+        "p95_ms": at(0.95),
+        "p99_ms": at(0.99),
+        "max_ms": round(values[-1], 1),
+        "samples": len(values),
+    }
+
+
+async def _backlog(
+    stack: BenchStack, watch: ReceiverWatch, client: Any, url: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Publish a backlog with the workers stopped, then drain it sampling memory."""
+    herald = stack.herald
+    assert herald is not None
+    for worker in herald.workers:
+        worker.stop()
+    publish = await load.blast(client, url, load.publish_body, args.backlog, args.concurrency)
+    started = time.monotonic()
+    booted = [worker.log_text().count(WORKER_READY_LINE) for worker in herald.workers]
+    for index in range(len(herald.workers)):
+        herald.start_worker(index, wait=False)
+    for index, before in enumerate(booted):
+        # Memory is sampled from booted workers on: an importing process is no baseline.
+        herald.wait_worker_ready(index, after=before)
+    sampler = MemorySampler(stack.roots())
+    sampler.sample()
+    arrived = await watch.wait_for(
+        "backlog", publish.statuses[202], DRAIN_TIMEOUT_S, on_poll=sampler.sample, poll_s=0.5
+    )
+    elapsed_s = time.monotonic() - started
+    sampler.sample()
+    return {
+        "messages": args.backlog,
+        "publish_workers_stopped": publish.summary(),
+        **arrived.summary(),
+        "drain_s": round(elapsed_s, 3),
+        "drain_deliveries_per_s": round(arrived.count / elapsed_s, 1),
+        "memory": sampler.summary(),
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
