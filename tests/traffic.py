@@ -153,3 +153,15 @@ async def fetch_value(dsn: str, query: str, *args: Any) -> Any:
         return await connection.fetchval(query, *args)
     finally:
         await connection.close()
+
+
+async def settled_states(dsn: str, succeeded: int, timeout_s: float = 20.0) -> dict[str, int]:
+    """Deliveries by status once ``succeeded`` of them have succeeded, or as they stand
+    after ``timeout_s``. A receipt can precede its record: a worker killed between the
+    request and the commit leaves the delivery to be resent once its lease lapses."""
+    deadline = time.monotonic() + timeout_s
+    while (states := await delivery_states(dsn)).get("succeeded", 0) < succeeded:
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    return states

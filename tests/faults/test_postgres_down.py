@@ -10,13 +10,13 @@ from tests.receivers import Receiver
 from tests.services import PostgresServer, RedisServer
 from tests.stack import HeraldStack
 from tests.traffic import (
-    delivery_states,
     expected,
     fetch_value,
     make_endpoint,
     make_tenant,
     publish_many,
     receipts,
+    settled_states,
     wait_for_receipts,
 )
 
@@ -69,4 +69,4 @@ async def test_postgres_outage_refuses_cleanly_and_loses_nothing(
         assert stored >= len(report.accepted)
         await asyncio.sleep(1)
         assert len({key for key in receipts(receiver.requests)}) == 2 * stored
-        assert await delivery_states(dsn) == {"succeeded": 2 * stored}
+        assert await settled_states(dsn, 2 * stored) == {"succeeded": 2 * stored}

@@ -9,11 +9,11 @@ from tests.receivers import Receiver
 from tests.services import PostgresServer, RedisServer
 from tests.stack import HeraldStack
 from tests.traffic import (
-    delivery_states,
     expected,
     make_endpoint,
     make_tenant,
     publish_many,
+    settled_states,
     wait_for_receipts,
 )
 
@@ -58,4 +58,6 @@ async def test_repeatedly_killed_worker_loses_nothing(
             wanted = expected(report.accepted, PATHS)
             recovered_s = await wait_for_receipts(receiver, wanted, timeout_s=60)
             print(f"all {len(wanted)} delivered {recovered_s:.1f} s after publishing ended")
-            assert await delivery_states(stack.database_dsn) == {"succeeded": len(wanted)}
+            assert await settled_states(stack.database_dsn, len(wanted)) == {
+                "succeeded": len(wanted)
+            }

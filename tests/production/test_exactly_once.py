@@ -10,12 +10,12 @@ from tests.receivers import Receiver
 from tests.services import PostgresServer, RedisServer
 from tests.stack import HeraldStack
 from tests.traffic import (
-    delivery_states,
     expected,
     make_endpoint,
     make_tenant,
     publish_many,
     receipts,
+    settled_states,
     wait_for_receipts,
 )
 
@@ -67,4 +67,6 @@ async def test_every_delivery_lands_exactly_once(
             assert set(counts) == wanted
             duplicates = {key: n for key, n in counts.items() if n > 1}
             assert duplicates == {}, f"{len(duplicates)} delivered more than once"
-            assert await delivery_states(stack.database_dsn) == {"succeeded": len(wanted)}
+            assert await settled_states(stack.database_dsn, len(wanted)) == {
+                "succeeded": len(wanted)
+            }

@@ -9,11 +9,11 @@ from tests.receivers import Receiver
 from tests.services import PostgresServer, RedisServer
 from tests.stack import HeraldStack
 from tests.traffic import (
-    delivery_states,
     expected,
     make_endpoint,
     make_tenant,
     publish_many,
+    settled_states,
     wait_for_receipts,
 )
 
@@ -66,4 +66,4 @@ async def test_rate_limit_holds_across_worker_processes(
             assert most <= RATE_PER_S + TOLERANCE
             assert average <= RATE_PER_S * 1.02
             assert len(arrivals) == MESSAGES
-            assert await delivery_states(stack.database_dsn) == {"succeeded": MESSAGES}
+            assert await settled_states(stack.database_dsn, MESSAGES) == {"succeeded": MESSAGES}
