@@ -19,7 +19,7 @@ from app.errors import HeraldError
 log = logging.getLogger("herald.api")
 
 _MSGSPEC_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
-_MISSING_FIELD = re.compile(r"missing required field `(?P<name>[^`]+)`")
+_NAMED_FIELD = re.compile(r"(?:missing required|contains unknown) field `(?P<name>[^`]+)`")
 
 
 def error_response(status_code: int, code: str, detail: str, fields: Any = None) -> Response[Any]:
@@ -68,10 +68,10 @@ def _render_validation(exc: ValidationException) -> Response[Any]:
             match = _MSGSPEC_PATH.search(message)
             if match and match["path"]:
                 key = match["path"]
-            missing = _MISSING_FIELD.search(message)
-            if missing:
+            named = _NAMED_FIELD.search(message)
+            if named:
                 prefix = match["path"] + "." if match and match["path"] else ""
-                key = prefix + missing["name"]
+                key = prefix + named["name"]
             fields[key] = _MSGSPEC_PATH.sub("", message)
     if not fields:
         detail = str(exc.detail) if exc.detail else "the request body is not valid JSON"

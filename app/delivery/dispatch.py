@@ -38,6 +38,9 @@ from app.endpoints.secrets import signing_keys
 from app.operational.events import announce
 from app.secretbox import SecretBox
 
+# How long a delivery waits for one of its endpoint's in-flight slots before it is deferred.
+IN_FLIGHT_WAIT_S = 2.0
+
 
 @dataclass
 class DeliveryContext:
@@ -209,9 +212,9 @@ async def _through_circuit_breakers(
 async def attempt(ctx: DeliveryContext, item: ClaimedDelivery) -> AttemptResult | datetime:
     """Send ``item`` now, or return when to try it again if its endpoint must wait."""
     endpoint = item.endpoint
-    if not ctx.in_flight.try_acquire(endpoint.id):
-        backoff_s = min(ctx.settings.request_timeout_s, 5.0) * ctx.rng.uniform(0.5, 1.0)
-        return utcnow() + timedelta(seconds=backoff_s)
+    wait_s = min(ctx.settings.request_timeout_s, IN_FLIGHT_WAIT_S)
+    if not await ctx.in_flight.acquire(endpoint.id, wait_s):
+        return utcnow() + timedelta(seconds=wait_s * ctx.rng.uniform(1.0, 2.0))
     try:
         if endpoint.rate_limit:
             wait_s = await ctx.limiter.reserve(

@@ -1,6 +1,7 @@
 """What may hold a delivery back before it is sent: the endpoint's circuit breaker and
 its cap on requests in flight. A held-back delivery is deferred, never failed."""
 
+import asyncio
 from collections import Counter
 from datetime import datetime
 from typing import Literal
@@ -21,20 +22,35 @@ def circuit_state(endpoint: Endpoint, now: datetime, threshold: int) -> CircuitS
 
 
 class InFlight:
-    """Requests in flight per endpoint in this process, capped so one slow endpoint
-    cannot occupy every worker slot. Used from one event loop: no locking needed."""
+    """Requests in flight per endpoint in this process, capped so one slow endpoint cannot
+    occupy every worker slot. A delivery waits a bounded time for a slot (a busy but
+    healthy endpoint frees one in milliseconds); one that gets none is deferred instead.
+    Used from one event loop."""
 
     def __init__(self, cap: int) -> None:
         self.cap = cap
-        self._counts: Counter[str] = Counter()
+        self._slots: dict[str, asyncio.Semaphore] = {}
+        self._users: Counter[str] = Counter()  # holders and waiters, per endpoint
 
-    def try_acquire(self, endpoint_id: str) -> bool:
-        if self._counts[endpoint_id] >= self.cap:
+    async def acquire(self, endpoint_id: str, timeout_s: float) -> bool:
+        """Take a slot within ``timeout_s``; False (nothing held) when none came free."""
+        slot = self._slots.setdefault(endpoint_id, asyncio.Semaphore(self.cap))
+        self._users[endpoint_id] += 1
+        try:
+            await asyncio.wait_for(slot.acquire(), timeout_s)
+        except TimeoutError:
+            self._forget(endpoint_id)
             return False
-        self._counts[endpoint_id] += 1
         return True
 
     def release(self, endpoint_id: str) -> None:
-        self._counts[endpoint_id] -= 1
-        if self._counts[endpoint_id] <= 0:
-            del self._counts[endpoint_id]
+        self._slots[endpoint_id].release()
+        self._forget(endpoint_id)
+
+    def _forget(self, endpoint_id: str) -> None:
+        # An endpoint nobody holds or waits for has a full semaphore: drop it, so the
+        # map stays as small as the set of endpoints being worked on.
+        self._users[endpoint_id] -= 1
+        if self._users[endpoint_id] <= 0:
+            del self._users[endpoint_id]
+            del self._slots[endpoint_id]

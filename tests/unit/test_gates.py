@@ -1,3 +1,4 @@
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from app.db.models import Endpoint
@@ -20,13 +21,23 @@ def test_circuit_open_during_cooldown_then_probe() -> None:
     assert circuit_state(endpoint(9, None), NOW, threshold=5) == "probe"
 
 
-def test_in_flight_caps_per_endpoint() -> None:
-    # Given a cap of 2 requests in flight per endpoint
+async def test_in_flight_caps_per_endpoint_and_waits_boundedly() -> None:
+    # Given a cap of 2 requests in flight per endpoint, both taken on "a"
     gate = InFlight(cap=2)
-    # When three are tried on one endpoint and one on another
-    assert gate.try_acquire("a") and gate.try_acquire("a")
-    assert not gate.try_acquire("a")
-    assert gate.try_acquire("b")
-    # Then a release frees a slot again
-    gate.release("a")
-    assert gate.try_acquire("a")
+    assert await gate.acquire("a", 0.1) and await gate.acquire("a", 0.1)
+    # When a third asks, it waits, and gets nothing within its bound
+    assert not await gate.acquire("a", 0.05)
+    # While another endpoint is unaffected
+    assert await gate.acquire("b", 0.01)
+
+    # And a waiter gets the slot as soon as one is released
+    async def release_soon() -> None:
+        await asyncio.sleep(0.05)
+        gate.release("a")
+
+    releaser = asyncio.create_task(release_soon())
+    assert await gate.acquire("a", 1.0)
+    await releaser
+    for endpoint in ("a", "a", "b"):
+        gate.release(endpoint)
+    assert gate._slots == {}  # idle endpoints are forgotten
