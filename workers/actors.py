@@ -15,8 +15,8 @@ from workers.runtime import WorkerRuntime
 def register_actors(broker: Any, runtime: WorkerRuntime) -> None:
     """Declare Herald's actors on ``broker``, bound to ``runtime``'s resources."""
 
-    async def attempt(token: str, delivery_ids: list[str]) -> None:
-        await attempt_deliveries(await runtime.delivery_context(), token, delivery_ids)
+    async def attempt(leases: dict[str, str]) -> None:
+        await attempt_deliveries(await runtime.delivery_context(), leases)
 
     dramatiq.actor(
         broker=broker,

@@ -13,7 +13,7 @@ to one endpoint, or by the endpoint's rate limit. Held-back deliveries are defer
 import asyncio
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -73,12 +73,10 @@ class Claim:
     deferred: dict[str, datetime]  # delivery id → when to try again
 
 
-async def attempt_deliveries(
-    ctx: DeliveryContext, token: str, delivery_ids: Sequence[str]
-) -> Outcomes:
-    """Attempt the deliveries this job still holds; return what happened."""
+async def attempt_deliveries(ctx: DeliveryContext, leases: Mapping[str, str]) -> Outcomes:
+    """Attempt the deliveries of ``leases`` (id → token) this job still holds."""
     async with ctx.database.session() as session:
-        claim = await claim_deliveries(session, ctx, token, delivery_ids)
+        claim = await claim_deliveries(session, ctx, leases)
         await commit(session)
     if not claim.ready and not claim.deferred:
         return Outcomes()
@@ -103,9 +101,10 @@ async def attempt_deliveries(
 
 
 async def claim_deliveries(
-    session: AsyncSession, ctx: DeliveryContext, token: str, delivery_ids: Sequence[str]
+    session: AsyncSession, ctx: DeliveryContext, leases: Mapping[str, str]
 ) -> Claim:
-    """Take the lease of each due delivery still under ``token`` (or with a lapsed lease)."""
+    """Take the lease of each due delivery still under its job's token (or with a lapsed
+    lease). Tokens are random per enqueue, so matching any of the job's tokens is exact."""
     now = utcnow()
     lease_token = new_lease_token()
     claimed_ids = (
@@ -113,10 +112,10 @@ async def claim_deliveries(
             await session.execute(
                 update(Delivery)
                 .where(
-                    Delivery.id.in_(delivery_ids),
+                    Delivery.id.in_(list(leases)),
                     Delivery.next_attempt_at <= now,
                     or_(
-                        Delivery.lease_token == token,
+                        Delivery.lease_token.in_(set(leases.values())),
                         Delivery.lease_until.is_(None),
                         Delivery.lease_until < now,
                     ),

@@ -44,7 +44,7 @@ async def lease_until_dry(database: Database, settings: Settings) -> list[str]:
             leased = await lease_due_deliveries(session, settings, utcnow(), BATCH)
             await commit(session)
         if not leased:
-            return [delivery_id for job in sender.jobs for delivery_id in job.args[1]]
+            return [delivery_id for job in sender.jobs for delivery_id in job.args[0]]
         await asyncio.sleep(0)
 
 
