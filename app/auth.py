@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 
 from litestar import Request
@@ -30,16 +31,45 @@ def key_digest(api_key: str) -> bytes:
     return hashlib.sha256(api_key.encode()).digest()
 
 
+class KnownKeys:
+    """Valid key digests seen lately → their project, so a burst of publishes costs one
+    lookup, not one per request. Only valid keys are kept (a flood of bad keys cannot
+    grow it), for ``ttl_s``, at most ``size`` of them."""
+
+    def __init__(self, ttl_s: float = 30.0, size: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.size = size
+        self._entries: dict[bytes, tuple[str, float]] = {}
+
+    def get(self, digest: bytes) -> str | None:
+        entry = self._entries.get(digest)
+        if entry is None or entry[1] < time.monotonic():
+            return None
+        return entry[0]
+
+    def put(self, digest: bytes, project_id: str) -> None:
+        if len(self._entries) >= self.size:
+            self._entries.clear()
+        self._entries[digest] = (project_id, time.monotonic() + self.ttl_s)
+
+
+_known_keys = KnownKeys()
+
+
 async def authenticate(session: AsyncSession, authorization: str | None) -> Caller:
     """The caller behind ``Authorization: Bearer <key>``; raise ``Unauthorized`` otherwise."""
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send your API key as 'Authorization: Bearer <key>'")
-    project_id = await session.scalar(
-        select(ApiKey.project_id).where(ApiKey.key_digest == key_digest(token.strip()))
-    )
+    digest = key_digest(token.strip())
+    project_id = _known_keys.get(digest)
     if project_id is None:
-        raise Unauthorized("this API key is not valid")
+        project_id = await session.scalar(
+            select(ApiKey.project_id).where(ApiKey.key_digest == digest)
+        )
+        if project_id is None:
+            raise Unauthorized("this API key is not valid")
+        _known_keys.put(digest, project_id)
     return Caller(project_id=project_id)
 
 
