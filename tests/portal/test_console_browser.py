@@ -19,30 +19,16 @@ import pytest
 from app.config import Settings
 from app.db.base import utcnow
 from app.db.session import Database
+from tests.browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, needs_chromium
 from tests.herald_cli import run_cli
 from tests.receivers import Receiver
 from tests.replay_seed import make_tenant_endpoint, seed_deliveries
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, needs_chromium]
 
-CHROMIUM = "/usr/bin/chromium"
 REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
+
 EMAIL, PASSWORD = "support@example.com", "correct horse battery"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-
-def require_chromium() -> None:
-    if not os.path.exists(CHROMIUM) and os.environ.get("CI") != "true":
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
 
 
 @dataclass(frozen=True)
@@ -110,7 +96,6 @@ async def dev_api(dev_server: DevServer) -> AsyncIterator[httpx.AsyncClient]:
 async def test_staff_sign_in_and_a_bulk_replay_reaching_100_percent(
     dev_server: DevServer, dev_api: httpx.AsyncClient, receiver: Receiver
 ) -> None:
-    require_chromium()
     from playwright.async_api import async_playwright, expect
 
     # Given a staff login, and 40 exhausted deliveries to a receiver that now answers 200
@@ -129,7 +114,7 @@ async def test_staff_sign_in_and_a_bulk_replay_reaching_100_percent(
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS
+            executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS
         )
         try:
             page = await browser.new_page(viewport={"width": 1280, "height": 900})

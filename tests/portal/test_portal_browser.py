@@ -6,11 +6,9 @@ scheduler, a temporary SQLite database and a real receiver: the same moving part
 """
 
 import asyncio
-import os
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,31 +19,17 @@ from app.asgi import create_app
 from app.config import Settings
 from app.db.session import Database
 from portal.assets import HTMX, fetch
+from tests.browser import ARTIFACTS as BROWSER_ARTIFACTS
+from tests.browser import CHROMIUM, LAUNCH_ARGS, needs_chromium
 from tests.conftest import ProjectKey, make_project, wait_until
 from tests.receivers import Receiver, Reply
 from workers.scheduler import run_scheduler
 from workers.stack import WorkerStack
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "portal"
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+ARTIFACTS = BROWSER_ARTIFACTS / "portal"
 UI_TIMEOUT_MS = 15_000
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and os.environ.get("CI") != "true",
-        reason="chromium is not installed (apt-get install -y chromium); CI installs it",
-    ),
-]
+pytestmark = [pytest.mark.browser, needs_chromium]
 
 INVOICE_SCHEMA = {
     "type": "object",
