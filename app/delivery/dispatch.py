@@ -12,9 +12,8 @@ to one endpoint, or by the endpoint's rate limit. Held-back deliveries are defer
 
 import asyncio
 import random
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -230,7 +229,8 @@ async def attempt(ctx: DeliveryContext, item: ClaimedDelivery) -> AttemptResult 
 
 async def send(ctx: DeliveryContext, item: ClaimedDelivery) -> AttemptResult:
     """One signed POST of the stored payload bytes to the endpoint."""
-    timestamp = int(time.time())
+    started_at = utcnow()
+    timestamp = int(started_at.timestamp())
     message = item.message
     headers = {
         **item.endpoint.headers,
@@ -241,7 +241,7 @@ async def send(ctx: DeliveryContext, item: ClaimedDelivery) -> AttemptResult:
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(message.id, timestamp, message.payload, item.keys),
     }
-    return await post_webhook(
+    result = await post_webhook(
         ctx.http,
         item.endpoint.url,
         message.payload,
@@ -249,3 +249,4 @@ async def send(ctx: DeliveryContext, item: ClaimedDelivery) -> AttemptResult:
         ctx.settings.request_timeout_s,
         ctx.policy,
     )
+    return replace(result, started_at=started_at)

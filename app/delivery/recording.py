@@ -124,8 +124,11 @@ async def record_attempts(
 def _attempt_row(
     item: "ClaimedDelivery", result: AttemptResult, now: datetime
 ) -> dict[str, object]:
+    # Stamped when the attempt began, so the log orders attempts as they were made even
+    # when a later one (a resend) is recorded first.
+    started_at = result.started_at or now
     return {
-        "id": new_id("atm"),
+        "id": new_id("atm", now_ms=int(started_at.timestamp() * 1000)),
         "project_id": item.delivery.project_id,
         "tenant_id": item.delivery.tenant_id,
         "delivery_id": item.delivery.id,
@@ -138,7 +141,7 @@ def _attempt_row(
         "error_kind": result.error_kind,
         "error": result.error,
         "trigger": item.delivery.next_trigger,
-        "created_at": now,
+        "created_at": started_at,
     }
 
 
