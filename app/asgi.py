@@ -22,6 +22,7 @@ from app.errors import DependencyUnavailable
 from app.errors_render import render_exception
 from app.event_types.controllers import EventTypeController
 from app.health import HealthController
+from app.messages.batcher import PublishBatcher
 from app.messages.controllers import MessageController
 from app.operational.controllers import OperationalEndpointController
 from app.portal_access.controllers import PortalAccessController
@@ -47,6 +48,11 @@ async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
 def provide_settings(state: State) -> Settings:
     settings: Settings = state.settings
     return settings
+
+
+def provide_publisher(state: State) -> PublishBatcher:
+    publisher: PublishBatcher = state.publisher
+    return publisher
 
 
 def provide_secret_box(state: State) -> SecretBox:
@@ -85,7 +91,10 @@ def create_app(
         security=[{"bearer": []}],
     )
 
+    publisher = PublishBatcher(database, settings)
+
     async def dispose_database() -> None:
+        await publisher.close()
         await database.dispose()
 
     return Litestar(
@@ -94,12 +103,14 @@ def create_app(
             "session": Provide(provide_session),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "secret_box": Provide(provide_secret_box, sync_to_thread=False),
+            "publisher": Provide(provide_publisher, sync_to_thread=False),
         },
         state=State(
             {
                 "settings": settings,
                 "database": database,
                 "secret_box": secret_box_for(settings),
+                "publisher": publisher,
             }
         ),
         exception_handlers={Exception: render_exception},

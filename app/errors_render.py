@@ -50,7 +50,7 @@ def render_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
         return error_response(
             422, "validation_failed", f"a value in the request cannot be used: {invalid_value}"
         )
-    if _is_dependency_down(exc):
+    if is_dependency_down(exc):
         log.warning("dependency unavailable on %s %s: %r", request.method, request.url.path, exc)
         return error_response(
             503, "service_unavailable", "a dependency (database or broker) is unavailable; retry"
@@ -86,7 +86,7 @@ def _render_validation(exc: ValidationException) -> Response[Any]:
 _DEPENDENCY_SQLSTATES = ("08", "53", "57P")
 
 
-def _is_dependency_down(exc: BaseException) -> bool:
+def is_dependency_down(exc: BaseException) -> bool:
     if isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:

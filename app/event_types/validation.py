@@ -7,14 +7,14 @@ bumps ``updated_at`` and the next publish compiles the new one.
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from referencing.exceptions import Unresolvable
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.models import EventType
@@ -80,7 +80,43 @@ async def validate_payload(
     Raises ``ValidationFailed`` (code ``payload_invalid``) whose ``fields`` map paths in the
     payload (``payload/items/0/amount``) to messages, at most ``MAX_REPORTED_ERRORS``.
     """
-    validator = await _validator_for(session, project_id, event_type_name)
+    key = (project_id, event_type_name)
+    check_payload((await validators_for(session, [key]))[key], event_type_name, payload)
+
+
+async def validators_for(
+    session: AsyncSession, event_types: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], Draft202012Validator | None]:
+    """The validator of each ``(project id, event type name)``: ``None`` for an unknown
+    event type or one without a schema. One query, plus one per schema not yet compiled."""
+    validators_by_type: dict[tuple[str, str], Draft202012Validator | None] = dict.fromkeys(
+        event_types
+    )
+    if not event_types:
+        return validators_by_type
+    versions = await session.execute(
+        select(EventType.project_id, EventType.name, EventType.id, EventType.updated_at).where(
+            tuple_(EventType.project_id, EventType.name).in_(list(event_types))
+        )
+    )
+    for version in versions:
+        key: CacheKey = (version.id, version.updated_at)
+        found, validator = validators.get(key)
+        if not found:
+            schema = await session.scalar(
+                select(EventType.schema).where(EventType.id == version.id)
+            )
+            validator = Draft202012Validator(schema) if schema is not None else None
+            validators.put(key, validator)
+        validators_by_type[(version.project_id, version.name)] = validator
+    return validators_by_type
+
+
+def check_payload(
+    validator: Draft202012Validator | None, event_type_name: str, payload: object
+) -> None:
+    """Raise ``ValidationFailed`` unless ``payload`` passes ``validator`` (``None`` passes
+    everything); see ``validate_payload``."""
     if validator is None:
         return
     try:
@@ -103,28 +139,6 @@ async def validate_payload(
         code="payload_invalid",
         fields=fields,
     )
-
-
-async def _validator_for(
-    session: AsyncSession, project_id: str, name: str
-) -> Draft202012Validator | None:
-    version = (
-        await session.execute(
-            select(EventType.id, EventType.updated_at).where(
-                EventType.project_id == project_id, EventType.name == name
-            )
-        )
-    ).first()
-    if version is None:
-        return None
-    key: CacheKey = (version.id, version.updated_at)
-    found, validator = validators.get(key)
-    if found:
-        return validator
-    schema = await session.scalar(select(EventType.schema).where(EventType.id == version.id))
-    validator = Draft202012Validator(schema) if schema is not None else None
-    validators.put(key, validator)
-    return validator
 
 
 def _pointer(path: Iterable[str | int], root: str) -> str:

@@ -6,7 +6,7 @@ from litestar import Controller, Response, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from app.db.models import Delivery, Message
-from app.deps import CallerDep, DbSession, SettingsDep
+from app.deps import CallerDep, DbSession, PublisherDep, SettingsDep
 from app.messages import service
 from app.messages.schemas import DeliveryOut, MessageDetailOut, MessageIn, MessageOut
 from app.pagination import ListOut, PageRequest, list_out
@@ -51,7 +51,7 @@ class MessageController(Controller):
     @post(status_code=202)
     async def publish(
         self,
-        session: DbSession,
+        publisher: PublisherDep,
         caller: CallerDep,
         settings: SettingsDep,
         tenant: FromPath[str],
@@ -59,9 +59,8 @@ class MessageController(Controller):
         idempotency_key: Annotated[str | None, HeaderParameter(name="idempotency-key")] = None,
     ) -> Response[MessageOut]:
         """Publish an event: 202 when new, 200 with the first message for a duplicate."""
-        published = await service.publish(
-            session, settings, caller.project_id, tenant, data, idempotency_key
-        )
+        request = service.prepare(settings, caller.project_id, tenant, data, idempotency_key)
+        published = await publisher.publish(request)
         return Response(
             message_out(published.message), status_code=202 if published.created else 200
         )

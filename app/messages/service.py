@@ -1,10 +1,12 @@
 """Publishing and reading messages.
 
-``publish`` writes the message and one delivery per matching endpoint in the caller's
-transaction and buffers the attempt jobs; they leave only after the commit.
+``publish_many`` writes messages and one delivery per matching endpoint in the caller's
+transaction, with a fixed number of statements however many messages there are, and
+buffers the attempt jobs; they leave only after the commit. The API gathers concurrent
+publishes into one such transaction (``app.messages.batcher``).
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,13 +21,13 @@ from app.db.models import Delivery, Endpoint, Message, Tenant
 from app.db.session import enqueue_after_commit
 from app.delivery.headers import validate_custom_headers
 from app.delivery.jobs import attempt_jobs, new_lease_token
-from app.errors import Conflict, PayloadTooLarge, not_found
-from app.event_types.validation import validate_payload
+from app.errors import Conflict, HeraldError, PayloadTooLarge, ValidationFailed, not_found
+from app.event_types.validation import check_payload, validators_for
 from app.ids import new_id
 from app.messages.routing import wants
 from app.messages.schemas import MessageIn
 from app.pagination import Page, PageRequest, paginate
-from app.tenants.service import get_tenant
+from app.tenants.service import find_tenants, get_tenant
 
 DEDUPE_WINDOW = timedelta(hours=24)
 
@@ -44,79 +46,157 @@ class MessageFilter:
     until: datetime | None = None
 
 
-async def publish(
-    session: AsyncSession,
+@dataclass(frozen=True)
+class PublishRequest:
+    """One ``POST …/messages``, with what can be checked without the database checked."""
+
+    project_id: str
+    tenant_key: str
+    data: MessageIn
+    payload: bytes  # ``data.payload`` encoded: what is stored and delivered
+    dedupe_key: str | None
+    headers: dict[str, str] | None
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message ready to store: tenant found, payload valid and encoded."""
+
+    tenant: Tenant
+    event_type: str
+    payload: bytes
+    event_id: str | None = None
+    dedupe_key: str | None = None
+    channels: list[str] | None = None
+    headers: dict[str, str] | None = None
+    only_endpoint: Endpoint | None = None  # set: to it alone, whatever its filters
+
+
+def prepare(
     settings: Settings,
     project_id: str,
     tenant_key: str,
     data: MessageIn,
     idempotency_key: str | None = None,
-) -> Published:
-    """Store ``data`` for the tenant and fan it out; a duplicate returns the first message."""
-    tenant = await get_tenant(session, project_id, tenant_key)
+) -> PublishRequest:
+    """Check size and headers; raise ``PayloadTooLarge`` or ``ValidationFailed``."""
     payload = msgspec.json.encode(data.payload)
     if len(payload) > settings.max_payload_bytes:
         raise PayloadTooLarge(
             f"the payload is {len(payload)} bytes; the limit is {settings.max_payload_bytes}"
         )
-    headers = validate_custom_headers("headers", data.headers) if data.headers else None
-    await validate_payload(session, project_id, data.event_type, data.payload)
-    return await publish_payload(
-        session,
-        settings,
-        tenant,
-        data.event_type,
-        payload,
-        event_id=data.event_id,
+    return PublishRequest(
+        project_id=project_id,
+        tenant_key=tenant_key,
+        data=data,
+        payload=payload,
         dedupe_key=_dedupe_key(data.event_id, idempotency_key),
-        channels=data.channels,
-        headers=headers,
+        headers=validate_custom_headers("headers", data.headers) if data.headers else None,
     )
 
 
-async def publish_payload(
-    session: AsyncSession,
-    settings: Settings,
-    tenant: Tenant,
-    event_type: str,
-    payload: bytes,
-    *,
-    event_id: str | None = None,
-    dedupe_key: str | None = None,
-    channels: list[str] | None = None,
-    headers: dict[str, str] | None = None,
-    only_endpoint: Endpoint | None = None,
-) -> Published:
-    """Store an already-validated payload for ``tenant`` and fan it out after commit.
+async def publish_many(
+    session: AsyncSession, settings: Settings, requests: Sequence[PublishRequest]
+) -> list[Published | HeraldError]:
+    """Store and fan out many messages with a fixed number of queries, whatever their
+    count; each request gets its own outcome (an unknown tenant or an invalid payload
+    fails that request alone)."""
+    tenants = await find_tenants(session, {(r.project_id, r.tenant_key) for r in requests})
+    validators = await validators_for(
+        session, {(r.project_id, r.data.event_type) for r in requests}
+    )
+    outcomes: list[Published | HeraldError | Draft] = []
+    for request in requests:
+        tenant = tenants.get((request.project_id, request.tenant_key))
+        if tenant is None:
+            outcomes.append(not_found("tenant", request.tenant_key))
+            continue
+        try:
+            check_payload(
+                validators[(request.project_id, request.data.event_type)],
+                request.data.event_type,
+                request.data.payload,
+            )
+        except ValidationFailed as exc:
+            outcomes.append(exc)
+            continue
+        outcomes.append(
+            Draft(
+                tenant=tenant,
+                event_type=request.data.event_type,
+                payload=request.payload,
+                event_id=request.data.event_id,
+                dedupe_key=request.dedupe_key,
+                channels=request.data.channels,
+                headers=request.headers,
+            )
+        )
+    stored = iter(await store(session, settings, [o for o in outcomes if isinstance(o, Draft)]))
+    return [next(stored) if isinstance(o, Draft) else o for o in outcomes]
 
-    ``only_endpoint`` sends it to that endpoint alone, whatever its filters (test events).
-    A ``dedupe_key`` seen for the tenant within 24 h returns the first message instead.
+
+async def publish_payload(session: AsyncSession, settings: Settings, draft: Draft) -> Published:
+    """Store one already-validated message and fan it out after commit."""
+    (outcome,) = await store(session, settings, [draft])
+    if isinstance(outcome, HeraldError):
+        raise outcome
+    return outcome
+
+
+async def store(
+    session: AsyncSession, settings: Settings, drafts: Sequence[Draft]
+) -> list[Published | HeraldError]:
+    """Insert the messages and their deliveries; jobs leave after commit.
+
+    A ``dedupe_key`` seen for the tenant within 24 h (in this batch too) gives the first
+    message back, with ``created=False`` and nothing delivered again.
     """
+    if not drafts:
+        return []
     now = utcnow()
-    message = Message(
+    messages = [_new_message(draft, now) for draft in drafts]
+    inserted = await _insert_new(session, messages)
+    outcomes: list[Published | HeraldError] = [
+        Published(message, created=True)
+        if message.id in inserted
+        else await _after_conflict(session, message, now)
+        for message in messages
+    ]
+    fresh = [
+        (draft, outcome.message)
+        for draft, outcome in zip(drafts, outcomes, strict=True)
+        if isinstance(outcome, Published) and outcome.created
+    ]
+    endpoints = await _endpoints_of(
+        session, {message.tenant_id for draft, message in fresh if draft.only_endpoint is None}
+    )
+    targets: list[tuple[Message, Endpoint]] = []
+    for draft, message in fresh:
+        if draft.only_endpoint is not None:
+            targets.append((message, draft.only_endpoint))
+            continue
+        targets.extend(
+            (message, endpoint)
+            for endpoint in endpoints.get(message.tenant_id, [])
+            if wants(endpoint, message.event_type, message.channels)
+        )
+    await _fan_out(session, settings, targets, now)
+    return outcomes
+
+
+def _new_message(draft: Draft, now: datetime) -> Message:
+    return Message(
         id=new_id("msg"),
-        project_id=tenant.project_id,
-        tenant_id=tenant.id,
-        event_type=event_type,
-        event_id=event_id,
-        dedupe_key=dedupe_key,
-        payload=payload,
-        channels=channels,
-        headers=headers,
+        project_id=draft.tenant.project_id,
+        tenant_id=draft.tenant.id,
+        event_type=draft.event_type,
+        event_id=draft.event_id,
+        dedupe_key=draft.dedupe_key,
+        payload=draft.payload,
+        channels=draft.channels,
+        headers=draft.headers,
         created_at=now,
     )
-    if not await _insert_unless_duplicate(session, message):
-        duplicate = await _live_duplicate(session, message, now)
-        if duplicate is not None:
-            return Published(duplicate, created=False)
-        if not await _insert_unless_duplicate(session, message):
-            raise Conflict("a concurrent publish with the same key is in progress; retry")
-    if only_endpoint is not None:
-        targets: Sequence[Endpoint] = [only_endpoint]
-    else:
-        targets = await _matching_endpoints(session, message)
-    await _fan_out(session, settings, message, targets, now)
-    return Published(message, created=True)
 
 
 def _dedupe_key(event_id: str | None, idempotency_key: str | None) -> str | None:
@@ -127,15 +207,32 @@ def _dedupe_key(event_id: str | None, idempotency_key: str | None) -> str | None
     return None
 
 
-async def _insert_unless_duplicate(session: AsyncSession, message: Message) -> bool:
-    """Insert the message; False when its dedupe key is already taken (race-safe)."""
-    values = {
-        column.key: getattr(message, column.key) for column in Message.__mapper__.column_attrs
-    }
+async def _insert_new(session: AsyncSession, messages: Sequence[Message]) -> set[str]:
+    """Insert the messages in one statement; the ids of those whose dedupe key was free."""
+    rows = [
+        {column.key: getattr(message, column.key) for column in _MESSAGE_COLUMNS}
+        for message in messages
+    ]
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(Message).values(values).on_conflict_do_nothing().returning(Message.id)
-    return (await session.execute(stmt)).scalar() is not None
+    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert_into(Message).values(rows).on_conflict_do_nothing().returning(Message.id)
+    return set((await session.execute(stmt)).scalars())
+
+
+_MESSAGE_COLUMNS = list(Message.__mapper__.column_attrs)
+
+
+async def _after_conflict(
+    session: AsyncSession, message: Message, now: datetime
+) -> Published | HeraldError:
+    """``message``'s dedupe key was taken: the live holder, or ``message`` inserted once
+    the expired holder has let the key go."""
+    duplicate = await _live_duplicate(session, message, now)
+    if duplicate is not None:
+        return Published(duplicate, created=False)
+    if await _insert_new(session, [message]):
+        return Published(message, created=True)
+    return Conflict("a concurrent publish with the same key is in progress; retry")
 
 
 async def _live_duplicate(session: AsyncSession, message: Message, now: datetime) -> Message | None:
@@ -155,21 +252,27 @@ async def _live_duplicate(session: AsyncSession, message: Message, now: datetime
     return None
 
 
-async def _matching_endpoints(session: AsyncSession, message: Message) -> list[Endpoint]:
-    endpoints = (
-        await session.scalars(select(Endpoint).where(Endpoint.tenant_id == message.tenant_id))
-    ).all()
-    return [e for e in endpoints if wants(e, message.event_type, message.channels)]
+async def _endpoints_of(
+    session: AsyncSession, tenant_ids: Collection[str]
+) -> dict[str, list[Endpoint]]:
+    if not tenant_ids:
+        return {}
+    by_tenant: dict[str, list[Endpoint]] = {}
+    for endpoint in await session.scalars(
+        select(Endpoint).where(Endpoint.tenant_id.in_(list(tenant_ids)))
+    ):
+        by_tenant.setdefault(endpoint.tenant_id, []).append(endpoint)
+    return by_tenant
 
 
 async def _fan_out(
     session: AsyncSession,
     settings: Settings,
-    message: Message,
-    targets: Sequence[Endpoint],
+    targets: Sequence[tuple[Message, Endpoint]],
     now: datetime,
 ) -> None:
-    """One delivery per target, due now; jobs for the live ones leave after commit."""
+    """One delivery per (message, endpoint), due now; jobs for the live ones leave after
+    commit."""
     if not targets:
         return
     token = new_lease_token()
@@ -191,7 +294,7 @@ async def _fan_out(
             "created_at": now,
             "updated_at": now,
         }
-        for endpoint in targets
+        for message, endpoint in targets
     ]
     await session.execute(insert(Delivery), rows)
     active = [str(row["id"]) for row in rows if row["lease_token"] is not None]

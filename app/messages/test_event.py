@@ -18,7 +18,7 @@ from app.errors import Conflict
 from app.event_types.examples import example_payload
 from app.event_types.service import get_event_type
 from app.event_types.validation import validate_payload
-from app.messages.service import publish_payload
+from app.messages.service import Draft, publish_payload
 from app.tenants.service import get_tenant
 
 TEST_EVENT_TYPE = "herald.test"
@@ -53,10 +53,7 @@ async def send_test_event(
     published = await publish_payload(
         session,
         settings,
-        tenant,
-        event_type,
-        msgspec.json.encode(payload),
-        only_endpoint=endpoint,
+        Draft(tenant, event_type, msgspec.json.encode(payload), only_endpoint=endpoint),
     )
     return published.message
 

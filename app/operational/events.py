@@ -86,8 +86,9 @@ async def announce(
     session: AsyncSession, settings: Settings, events: Sequence[OperationalEvent]
 ) -> None:
     """Publish each event to its project's operational endpoints (after the caller commits)."""
-    from app.messages.service import publish_payload  # messages → delivery → here
+    from app.messages.service import Draft, store  # messages → delivery → here
 
+    drafts = []
     for event in events:
         if event.about_operational:
             continue
@@ -99,9 +100,8 @@ async def announce(
             "timestamp": datetime.now(UTC),
             "data": event.data,
         }
-        await publish_payload(
-            session, settings, tenant, event.event_type, msgspec.json.encode(body)
-        )
+        drafts.append(Draft(tenant, event.event_type, msgspec.json.encode(body)))
+    await store(session, settings, drafts)
 
 
 async def operational_tenant(

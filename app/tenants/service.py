@@ -1,5 +1,7 @@
 """Tenants: the producer's customers, each addressed by id or by its own ``uid``."""
 
+from collections.abc import Collection
+
 import msgspec
 from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -24,6 +26,29 @@ async def get_tenant(session: AsyncSession, project_id: str, key: str) -> Tenant
     if tenant is None:
         raise not_found("tenant", key)
     return tenant
+
+
+async def find_tenants(
+    session: AsyncSession, keys: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], Tenant]:
+    """The tenants of ``(project id, id or uid)`` keys, one query per project; a key
+    matching one tenant's id and another's uid means the id."""
+    keys_by_project: dict[str, set[str]] = {}
+    for project_id, key in keys:
+        keys_by_project.setdefault(project_id, set()).add(key)
+    found: dict[tuple[str, str], Tenant] = {}
+    for project_id, project_keys in keys_by_project.items():
+        tenants = await session.scalars(
+            _visible(project_id).where(
+                or_(Tenant.id.in_(project_keys), Tenant.uid.in_(project_keys))
+            )
+        )
+        for tenant in tenants:
+            if tenant.uid in project_keys:
+                found.setdefault((project_id, tenant.uid), tenant)
+            if tenant.id in project_keys:
+                found[(project_id, tenant.id)] = tenant
+    return found
 
 
 async def list_tenants(session: AsyncSession, project_id: str, page: PageRequest) -> Page[Tenant]:
