@@ -50,11 +50,6 @@ def provide_settings(state: State) -> Settings:
     return settings
 
 
-def provide_publisher(state: State) -> PublishBatcher:
-    publisher: PublishBatcher = state.publisher
-    return publisher
-
-
 def provide_secret_box(state: State) -> SecretBox:
     """The app's one ``SecretBox`` (HKDF runs once, in ``create_app``, not per request)."""
     box: SecretBox | None = state.secret_box
@@ -103,7 +98,6 @@ def create_app(
             "session": Provide(provide_session),
             "settings": Provide(provide_settings, sync_to_thread=False),
             "secret_box": Provide(provide_secret_box, sync_to_thread=False),
-            "publisher": Provide(provide_publisher, sync_to_thread=False),
         },
         state=State(
             {

@@ -2,8 +2,7 @@
 
 Litestar wants injected parameters marked explicitly; handlers write
 ``session: DbSession, caller: CallerDep`` and get the request's transaction and caller;
-``secret_box: SecretBoxDep`` is the app's one ``SecretBox`` (built once, at start) and
-``publisher: PublisherDep`` its one ``PublishBatcher``.
+``secret_box: SecretBoxDep`` is the app's one ``SecretBox`` (built once, at start).
 """
 
 from litestar.di import NamedDependency
@@ -12,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Caller
 from app.config import Settings
-from app.messages.batcher import PublishBatcher
 from app.secretbox import SecretBox
 
 # SkipValidation: these are our own objects, not client input; the signature model would
@@ -21,4 +19,3 @@ DbSession = NamedDependency[SkipValidation[AsyncSession]]
 CallerDep = NamedDependency[SkipValidation[Caller]]
 SettingsDep = NamedDependency[SkipValidation[Settings]]
 SecretBoxDep = NamedDependency[SkipValidation[SecretBox]]
-PublisherDep = NamedDependency[SkipValidation[PublishBatcher]]

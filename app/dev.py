@@ -55,14 +55,14 @@ async def _serve(settings: Settings, sender: object, host: str, port: int) -> No
 
 async def ensure_dev_project(database: Database, settings: Settings) -> tuple[str, str]:
     """The dev project and a working API key for it, created on first start."""
+    if DEV_KEY_FILE.exists():
+        key = DEV_KEY_FILE.read_text().strip()
+        try:
+            caller = await authenticate(database, f"Bearer {key}")
+            return caller.project_id, key
+        except Unauthorized:
+            pass
     async with database.session() as session:
-        if DEV_KEY_FILE.exists():
-            key = DEV_KEY_FILE.read_text().strip()
-            try:
-                caller = await authenticate(session, f"Bearer {key}")
-                return caller.project_id, key
-            except Unauthorized:
-                pass
         project_id = await session.scalar(select(Project.id).order_by(Project.id).limit(1))
         if project_id is None:
             created = await create_project(
