@@ -22,7 +22,7 @@ from app.errors import DependencyUnavailable
 from app.errors_render import render_exception
 from app.event_types.controllers import EventTypeController
 from app.health import HealthController
-from app.messages.batcher import PublishBatcher
+from app.messages.batcher import publish_batcher
 from app.messages.controllers import MessageController
 from app.operational.controllers import OperationalEndpointController
 from app.portal_access.controllers import PortalAccessController
@@ -86,7 +86,7 @@ def create_app(
         security=[{"bearer": []}],
     )
 
-    publisher = PublishBatcher(database, settings)
+    publisher = publish_batcher(database, settings)
 
     async def dispose_database() -> None:
         await publisher.close()

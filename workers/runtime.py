@@ -58,6 +58,7 @@ class WorkerRuntime:
             await self._redis.aclose()
             self._redis = None
         if self._context is not None:
+            await self._context.close()
             await self._context.http.close()
             await self._context.database.dispose()
             self._context = None

@@ -12,9 +12,10 @@ to one endpoint, or by the endpoint's rate limit. Held-back deliveries are defer
 
 import asyncio
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -22,6 +23,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import __version__
+from app.batching import Batcher
 from app.config import Settings
 from app.db.base import utcnow
 from app.db.models import Delivery, Endpoint, Message, Project, Tenant
@@ -30,7 +32,7 @@ from app.delivery.client import AttemptResult, post_webhook
 from app.delivery.gates import InFlight, circuit_state
 from app.delivery.jobs import new_lease_token
 from app.delivery.ratelimit import RateLimiter
-from app.delivery.recording import Outcomes, record_attempts, record_deferrals
+from app.delivery.recording import record_attempts, record_deferrals
 from app.delivery.signing import SigningKey, sign
 from app.delivery.ssrf import NetworkPolicy
 from app.endpoints.secrets import signing_keys
@@ -39,20 +41,6 @@ from app.secretbox import SecretBox
 
 # How long a delivery waits for one of its endpoint's in-flight slots before it is deferred.
 IN_FLIGHT_WAIT_S = 2.0
-
-
-@dataclass
-class DeliveryContext:
-    """What a worker process needs to attempt deliveries; built once per event loop."""
-
-    settings: Settings
-    database: Database
-    http: aiohttp.ClientSession
-    policy: NetworkPolicy
-    box: SecretBox
-    limiter: RateLimiter
-    in_flight: InFlight
-    rng: random.Random = field(default_factory=random.Random)
 
 
 @dataclass(frozen=True)
@@ -72,13 +60,48 @@ class Claim:
     deferred: dict[str, datetime]  # delivery id → when to try again
 
 
-async def attempt_deliveries(ctx: DeliveryContext, leases: Mapping[str, str]) -> Outcomes:
+@dataclass(frozen=True)
+class Report:
+    """What one job's attempts did, for recording."""
+
+    lease_token: str
+    sent: list[tuple[ClaimedDelivery, AttemptResult]]
+    deferred: dict[str, datetime]
+
+
+@dataclass
+class DeliveryContext:
+    """What a worker process needs to attempt deliveries; built once per event loop.
+
+    Concurrent jobs of the process claim together and record together, in group commits
+    (``app.batching``): under load a transaction serves many jobs, not one.
+    """
+
+    settings: Settings
+    database: Database
+    http: aiohttp.ClientSession
+    policy: NetworkPolicy
+    box: SecretBox
+    limiter: RateLimiter
+    in_flight: InFlight
+    rng: random.Random = field(default_factory=random.Random)
+    claims: Batcher[Mapping[str, str], Claim] = field(init=False)
+    reports: Batcher[Report, None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.claims = Batcher("claim", partial(_claim_batch, self))
+        self.reports = Batcher("record", partial(_record_batch, self))
+
+    async def close(self) -> None:
+        await self.claims.close()
+        await self.reports.close()
+
+
+async def attempt_deliveries(ctx: DeliveryContext, leases: Mapping[str, str]) -> None:
     """Attempt the deliveries of ``leases`` (id → token) this job still holds."""
-    async with ctx.database.session() as session:
-        claim = await claim_deliveries(session, ctx, leases)
-        await commit(session)
+    claim = await ctx.claims.submit(leases)
     if not claim.ready and not claim.deferred:
-        return Outcomes()
+        return
     tries = await asyncio.gather(*(attempt(ctx, item) for item in claim.ready))
     sent = [
         (item, result)
@@ -91,19 +114,57 @@ async def attempt_deliveries(ctx: DeliveryContext, leases: Mapping[str, str]) ->
         for item, until in zip(claim.ready, tries, strict=True)
         if isinstance(until, datetime)
     )
+    await ctx.reports.submit(Report(claim.lease_token, sent, deferred))
+
+
+async def _claim_batch(ctx: DeliveryContext, jobs: list[Mapping[str, str]]) -> list[Claim]:
+    """Claim for concurrent jobs in one transaction. A delivery listed by two jobs goes
+    to the first alone, so it is sent once."""
+    leases: dict[str, str] = {}
+    tokens: set[str] = set()
+    owner: dict[str, int] = {}
+    for index, job in enumerate(jobs):
+        tokens.update(job.values())
+        for delivery_id, token in job.items():
+            owner.setdefault(delivery_id, index)
+            leases.setdefault(delivery_id, token)
     async with ctx.database.session() as session:
-        outcomes = await record_attempts(session, ctx.settings, sent, ctx.rng, claim.lease_token)
-        await record_deferrals(session, deferred, claim.lease_token)
+        claim = await claim_deliveries(session, ctx, leases, tokens)
+        await commit(session)
+    parts = [Claim(claim.lease_token, [], {}) for _ in jobs]
+    for item in claim.ready:
+        parts[owner[item.delivery.id]].ready.append(item)
+    for delivery_id, until in claim.deferred.items():
+        parts[owner[delivery_id]].deferred[delivery_id] = until
+    return parts
+
+
+async def _record_batch(ctx: DeliveryContext, reports: list[Report]) -> list[None]:
+    """Record what concurrent jobs did in one transaction."""
+    sent = [pair for report in reports for pair in report.sent]
+    deferred = {k: v for report in reports for k, v in report.deferred.items()}
+    leases = {
+        delivery_id: report.lease_token
+        for report in reports
+        for delivery_id in [item.delivery.id for item, _ in report.sent] + list(report.deferred)
+    }
+    async with ctx.database.session() as session:
+        outcomes = await record_attempts(session, ctx.settings, sent, ctx.rng, leases)
+        await record_deferrals(session, deferred, leases)
         await announce(session, ctx.settings, outcomes.events)
         await commit(session)
-    return outcomes
+    return [None] * len(reports)
 
 
 async def claim_deliveries(
-    session: AsyncSession, ctx: DeliveryContext, leases: Mapping[str, str]
+    session: AsyncSession,
+    ctx: DeliveryContext,
+    leases: Mapping[str, str],
+    tokens: Collection[str],
 ) -> Claim:
-    """Take the lease of each due delivery still under its job's token (or with a lapsed
-    lease). Tokens are random per enqueue, so matching any of the job's tokens is exact."""
+    """Take the lease of each due delivery of ``leases`` still under one of the ``tokens``
+    its jobs were sent with, or with a lapsed lease. Tokens are random per enqueue, so a
+    delivery matching one was enqueued under it."""
     now = utcnow()
     lease_token = new_lease_token()
     claimed_ids = (
@@ -114,7 +175,7 @@ async def claim_deliveries(
                     Delivery.id.in_(list(leases)),
                     Delivery.next_attempt_at <= now,
                     or_(
-                        Delivery.lease_token.in_(set(leases.values())),
+                        Delivery.lease_token.in_(list(tokens)),
                         Delivery.lease_until.is_(None),
                         Delivery.lease_until < now,
                     ),

@@ -2,7 +2,7 @@
 
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -33,10 +33,12 @@ class Outcomes:
 
 
 async def record_deferrals(
-    session: AsyncSession, deferred: Mapping[str, datetime], lease_token: str
+    session: AsyncSession, deferred: Mapping[str, datetime], leases: Mapping[str, str]
 ) -> None:
     """Give back held-back deliveries, due again at the given times (no attempt counted)."""
-    ours = await _still_leased(session, deferred.keys(), lease_token)
+    if not deferred:
+        return
+    ours = await _still_leased(session, {d: leases[d] for d in deferred})
     rows = [
         {"id": delivery_id, "next_attempt_at": until, "lease_token": None, "lease_until": None}
         for delivery_id, until in deferred.items()
@@ -46,18 +48,15 @@ async def record_deferrals(
         await session.execute(update(Delivery), rows)
 
 
-async def _still_leased(
-    session: AsyncSession, delivery_ids: Iterable[str], lease_token: str
-) -> set[str]:
-    """The deliveries still under ``lease_token``, locked until commit. One that lost it
-    was asked for again while its attempt ran (a resend or a replay): that newer request
-    keeps its time and lease."""
-    stmt = select(Delivery.id).where(
-        Delivery.id.in_(list(delivery_ids)), Delivery.lease_token == lease_token
-    )
+async def _still_leased(session: AsyncSession, leases: Mapping[str, str]) -> set[str]:
+    """The deliveries still under their lease token (``leases``: id → token), locked until
+    commit. One that lost it was asked for again while its attempt ran (a resend or a
+    replay): that newer request keeps its time and lease."""
+    stmt = select(Delivery.id, Delivery.lease_token).where(Delivery.id.in_(list(leases)))
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
-    return set((await session.scalars(stmt)).all())
+    rows = await session.execute(stmt)
+    return {delivery_id for delivery_id, token in rows if token == leases[delivery_id]}
 
 
 async def record_attempts(
@@ -65,7 +64,7 @@ async def record_attempts(
     settings: Settings,
     sent: Sequence[tuple["ClaimedDelivery", AttemptResult]],
     rng: random.Random,
-    lease_token: str,
+    leases: Mapping[str, str],
 ) -> Outcomes:
     """Write each attempt and move each delivery on; track endpoint health."""
     outcomes = Outcomes()
@@ -74,7 +73,9 @@ async def record_attempts(
     now = utcnow()
     attempt_rows = []
     delivery_rows: list[dict[str, object]] = []
-    ours = await _still_leased(session, [item.delivery.id for item, _ in sent], lease_token)
+    ours = await _still_leased(
+        session, {item.delivery.id: leases[item.delivery.id] for item, _ in sent}
+    )
     for item, result in sent:
         delivery, project = item.delivery, item.project
         attempts_made = delivery.attempt_count + 1

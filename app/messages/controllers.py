@@ -62,7 +62,7 @@ class MessageController(Controller):
         # The app's settings and publisher come from ``state``, not as dependencies: on the
         # hot path, one dependency resolves inline where several would spawn a task group.
         request = service.prepare(state.settings, caller.project_id, tenant, data, idempotency_key)
-        published = await state.publisher.publish(request)
+        published = await state.publisher.submit(request)
         return Response(
             message_out(published.message), status_code=202 if published.created else 200
         )
