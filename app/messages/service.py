@@ -28,7 +28,7 @@ from app.ids import new_id
 from app.messages.routing import wants
 from app.messages.schemas import MessageIn
 from app.pagination import Page, PageRequest, paginate
-from app.tenants.service import find_tenants, get_tenant
+from app.tenants.service import find_tenants_with_endpoints, get_tenant
 
 DEDUPE_WINDOW = timedelta(hours=24)
 
@@ -70,6 +70,8 @@ class Draft:
     dedupe_key: str | None = None
     channels: list[str] | None = None
     headers: dict[str, str] | None = None
+    # The tenant's endpoints when already loaded (else looked up), filtered by ``wants``.
+    endpoints: Sequence[Endpoint] | None = None
     only_endpoint: Endpoint | None = None  # set: to it alone, whatever its filters
 
 
@@ -102,16 +104,19 @@ async def publish_many(
     """Store and fan out many messages with a fixed number of queries, whatever their
     count; each request gets its own outcome (an unknown tenant or an invalid payload
     fails that request alone)."""
-    tenants = await find_tenants(session, {(r.project_id, r.tenant_key) for r in requests})
+    tenants = await find_tenants_with_endpoints(
+        session, {(r.project_id, r.tenant_key) for r in requests}
+    )
     validators = await validators_for(
         session, {(r.project_id, r.data.event_type) for r in requests}
     )
     outcomes: list[Published | HeraldError | Draft] = []
     for request in requests:
-        tenant = tenants.get((request.project_id, request.tenant_key))
-        if tenant is None:
+        found = tenants.get((request.project_id, request.tenant_key))
+        if found is None:
             outcomes.append(not_found("tenant", request.tenant_key))
             continue
+        tenant, endpoints = found
         try:
             check_payload(
                 validators[(request.project_id, request.data.event_type)],
@@ -130,6 +135,7 @@ async def publish_many(
                 dedupe_key=request.dedupe_key,
                 channels=request.data.channels,
                 headers=request.headers,
+                endpoints=endpoints,
             )
         )
     stored = iter(await store(session, settings, [o for o in outcomes if isinstance(o, Draft)]))
@@ -169,16 +175,24 @@ async def store(
         if isinstance(outcome, Published) and outcome.created
     ]
     endpoints = await _endpoints_of(
-        session, {message.tenant_id for draft, message in fresh if draft.only_endpoint is None}
+        session,
+        {
+            message.tenant_id
+            for draft, message in fresh
+            if draft.only_endpoint is None and draft.endpoints is None
+        },
     )
     targets: list[tuple[Message, Endpoint]] = []
     for draft, message in fresh:
         if draft.only_endpoint is not None:
             targets.append((message, draft.only_endpoint))
             continue
+        candidates = draft.endpoints
+        if candidates is None:
+            candidates = endpoints.get(message.tenant_id, [])
         targets.extend(
             (message, endpoint)
-            for endpoint in endpoints.get(message.tenant_id, [])
+            for endpoint in candidates
             if wants(endpoint, message.event_type, message.channels)
         )
     await _fan_out(session, settings, targets, now)

@@ -7,7 +7,7 @@ from sqlalchemy import Select, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.models import Tenant
+from app.db.models import Endpoint, Tenant
 from app.errors import Conflict, not_found
 from app.ids import new_id
 from app.pagination import Page, PageRequest, paginate
@@ -28,26 +28,35 @@ async def get_tenant(session: AsyncSession, project_id: str, key: str) -> Tenant
     return tenant
 
 
-async def find_tenants(
+async def find_tenants_with_endpoints(
     session: AsyncSession, keys: Collection[tuple[str, str]]
-) -> dict[tuple[str, str], Tenant]:
-    """The tenants of ``(project id, id or uid)`` keys, one query per project; a key
-    matching one tenant's id and another's uid means the id."""
+) -> dict[tuple[str, str], tuple[Tenant, list[Endpoint]]]:
+    """The tenants of ``(project id, id or uid)`` keys with their endpoints: one query per
+    project (publishing's hot path). A key matching one tenant's id and another's uid
+    means the id."""
     keys_by_project: dict[str, set[str]] = {}
     for project_id, key in keys:
         keys_by_project.setdefault(project_id, set()).add(key)
-    found: dict[tuple[str, str], Tenant] = {}
+    found: dict[tuple[str, str], tuple[Tenant, list[Endpoint]]] = {}
     for project_id, project_keys in keys_by_project.items():
-        tenants = await session.scalars(
-            _visible(project_id).where(
-                or_(Tenant.id.in_(project_keys), Tenant.uid.in_(project_keys))
+        rows = await session.execute(
+            select(Tenant, Endpoint)
+            .outerjoin(Endpoint, Endpoint.tenant_id == Tenant.id)
+            .where(
+                Tenant.project_id == project_id,
+                Tenant.is_operational.is_(False),
+                or_(Tenant.id.in_(project_keys), Tenant.uid.in_(project_keys)),
             )
         )
-        for tenant in tenants:
+        endpoints: dict[str, list[Endpoint]] = {}
+        for tenant, endpoint in rows:
+            tenant_endpoints = endpoints.setdefault(tenant.id, [])
+            if endpoint is not None:
+                tenant_endpoints.append(endpoint)
             if tenant.uid in project_keys:
-                found.setdefault((project_id, tenant.uid), tenant)
+                found.setdefault((project_id, tenant.uid), (tenant, tenant_endpoints))
             if tenant.id in project_keys:
-                found[(project_id, tenant.id)] = tenant
+                found[(project_id, tenant.id)] = (tenant, tenant_endpoints)
     return found
 
 
