@@ -5,9 +5,9 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import func, insert, literal, or_, select, update
+from sqlalchemy import Table, Update, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -72,7 +72,8 @@ async def record_attempts(
         return outcomes
     now = utcnow()
     attempt_rows = []
-    delivery_rows: list[dict[str, object]] = []
+    moved_on: list[dict[str, object]] = []  # still ours: scheduled on by this attempt
+    counted: list[dict[str, object]] = []  # asked for again meanwhile: that request stands
     ours = await _still_leased(
         session, {item.delivery.id: leases[item.delivery.id] for item, _ in sent}
     )
@@ -95,21 +96,13 @@ async def record_attempts(
         attempt_row = _attempt_row(item, result, now)
         attempt_rows.append(attempt_row)
         row: dict[str, object] = {
-            "id": delivery.id,
-            "status": state.status,
-            "attempt_count": attempts_made,
-            "last_status_code": result.status_code,
-            "last_attempt_at": now,
-            "updated_at": now,
+            "b_id": delivery.id,
+            "b_status": state.status,
+            "b_status_code": result.status_code,
+            "b_now": now,
+            "b_next_attempt_at": state.next_attempt_at,
         }
-        if delivery.id in ours:
-            row.update(
-                next_attempt_at=state.next_attempt_at,
-                next_trigger="scheduled",
-                lease_token=None,
-                lease_until=None,
-            )
-        delivery_rows.append(row)
+        (moved_on if delivery.id in ours else counted).append(row)
         bucket = {"succeeded": outcomes.succeeded, "exhausted": outcomes.exhausted}
         bucket.get(state.status, outcomes.failed).append(delivery.id)
         if state.status == "exhausted" and delivery.status != "exhausted":
@@ -117,9 +110,37 @@ async def record_attempts(
         elif not result.ok and attempts_made == project.failing_after_attempts:
             outcomes.events.append(attempt_event("message.attempt.failing", item, attempt_row))
     await session.execute(insert(Attempt), attempt_rows)
-    await session.execute(update(Delivery), delivery_rows)
+    for stmt, rows in ((_MOVE_ON, moved_on), (_COUNT_ONLY, counted)):
+        if rows:
+            await session.execute(stmt, rows)
     await _update_endpoint_health(session, settings, sent, now, outcomes)
     return outcomes
+
+
+def _record_delivery(moves_on: bool) -> Update:
+    """The UPDATE (executemany, ``b_*`` parameters) of a delivery after an attempt."""
+    deliveries = cast(Table, Delivery.__table__)
+    values: dict[str, object] = {
+        "status": bindparam("b_status"),
+        # Counted in SQL: an overlapping attempt (a resend while this one ran) may have
+        # been recorded since this delivery was claimed.
+        "attempt_count": deliveries.c.attempt_count + 1,
+        "last_status_code": bindparam("b_status_code"),
+        "last_attempt_at": bindparam("b_now"),
+        "updated_at": bindparam("b_now"),
+    }
+    if moves_on:
+        values.update(
+            next_attempt_at=bindparam("b_next_attempt_at"),
+            next_trigger="scheduled",
+            lease_token=None,
+            lease_until=None,
+        )
+    return update(deliveries).where(deliveries.c.id == bindparam("b_id")).values(values)
+
+
+_MOVE_ON = _record_delivery(moves_on=True)
+_COUNT_ONLY = _record_delivery(moves_on=False)
 
 
 def _attempt_row(
