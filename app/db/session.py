@@ -77,7 +77,12 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     if not url.startswith("sqlite"):
         options.setdefault("pool_size", 10)
         options.setdefault("max_overflow", 20)
-        options.setdefault("pool_pre_ping", True)
+        # No pre-ping: it is one more round trip per transaction on the hot paths. After
+        # a database restart the first statement on a stale connection fails instead
+        # (a 503 for a request, a failed job whose deliveries the scheduler re-enqueues)
+        # and that failure invalidates the whole pool, so only one fails.
+        options.setdefault("pool_pre_ping", False)
+        options.setdefault("pool_recycle", 1800)
         return create_async_engine(url, **options)
     engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
     event.listen(engine.sync_engine, "connect", _configure_sqlite_connection)
