@@ -42,7 +42,7 @@ class Settings:
     disable_after_s: int = 5 * 24 * 3600
     circuit_failure_threshold: int = 5
     circuit_cooldown_s: float = 30.0
-    max_in_flight_per_endpoint: int = 4
+    max_in_flight_per_endpoint: int = 16
     rate_limit_max_wait_s: float = 2.0
     frame_ancestors: tuple[str, ...] = ("*",)
     log_level: str = "INFO"
