@@ -17,7 +17,7 @@ from app.deps import DbSession, SecretBoxDep, SettingsDep
 from app.endpoints import service
 from app.endpoints.schemas import EndpointPatch
 from app.endpoints.service import DISABLED_BY_API
-from app.errors import ValidationFailed, not_found
+from app.errors import Forbidden, ValidationFailed, not_found
 from app.messages.test_event import send_test_event
 from app.projects.service import get_project
 from app.replays import service as replays
@@ -83,6 +83,11 @@ class EndpointActions(Controller):
         portal: PortalDep,
         endpoint: FromPath[str],
     ) -> Response[str]:
+        if portal.read_only:
+            # A read-only link may be handed around more widely than an editing one.
+            raise Forbidden(
+                "a read-only portal session cannot reveal signing secrets", code="read_only"
+            )
         current = await service.get_secret(
             session, secret_box, portal.project_id, portal.tenant_id, endpoint
         )

@@ -79,6 +79,11 @@ async def test_read_only_link_gives_a_session_that_cannot_change_anything(
     page = await browser.get(f"/portal/endpoints/{endpoint_id}")
     assert "Read-only" in page.text
     assert "/pause" not in page.text
+    # and no way to the signing secret, which a read-only link must not hand out
+    assert f"/portal/endpoints/{endpoint_id}/secret" not in page.text
+    secret = await browser.htmx("GET", f"/portal/endpoints/{endpoint_id}/secret")
+    assert secret.status_code == 403
+    assert "whsec_" not in secret.text
 
 
 async def test_another_projects_tenant_is_404(
