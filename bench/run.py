@@ -90,10 +90,14 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> dict[str, Any]
             results["bare_route"] = await _baseline(
                 client, stack.bare_url, load.publish_body, args.bare_requests, args.concurrency
             )
-        async with load.new_session(stack.herald.project.headers) as client:
+        headers = stack.herald.project.headers
+        # A fresh client per phase: between phases (a drain, workers stopping) its
+        # keep-alive connections would idle past the server's timeout and reset.
+        async with load.new_session(headers) as client:
             results["fanout_1"] = await _end_to_end(
                 stack, watch, client, publish_url.format("f1"), "f1", args.messages, 1, args
             )
+        async with load.new_session(headers) as client:
             results["fanout_10"] = await _end_to_end(
                 stack,
                 watch,
@@ -104,8 +108,11 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> dict[str, Any]
                 10,
                 args,
             )
+        async with load.new_session(headers) as client:
             results["latency"] = await _latency(watch, client, publish_url.format("lat"), args)
-            if args.backlog:
+        if args.backlog:
+            await _stop_workers(stack)
+            async with load.new_session(headers) as client:
                 results["backlog"] = await _backlog(
                     stack, watch, client, publish_url.format("backlog"), args
                 )
@@ -220,14 +227,18 @@ def _percentiles(values: list[float]) -> dict[str, float]:
     }
 
 
+async def _stop_workers(stack: BenchStack) -> None:
+    assert stack.herald is not None
+    for worker in stack.herald.workers:
+        await asyncio.to_thread(worker.stop)
+
+
 async def _backlog(
     stack: BenchStack, watch: ReceiverWatch, client: Any, url: str, args: argparse.Namespace
 ) -> dict[str, Any]:
-    """Publish a backlog with the workers stopped, then drain it sampling memory."""
+    """Publish a backlog (workers stopped first), then drain it sampling memory."""
     herald = stack.herald
     assert herald is not None
-    for worker in herald.workers:
-        worker.stop()
     publish = await load.blast(client, url, load.publish_body, args.backlog, args.concurrency)
     booted = [worker.log_text().count(WORKER_READY_LINE) for worker in herald.workers]
     for index in range(len(herald.workers)):
