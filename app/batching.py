@@ -78,8 +78,16 @@ class Batcher(Generic[T, R]):
             del self._pending[: self.max_batch]
             if not self._pending:
                 arrived.clear()
-            if batch:
+            if not batch:
+                continue
+            try:
                 await self._run(batch)
+            except Exception as exc:
+                # A bug in ``process`` (say, one outcome too few) fails its callers, not
+                # the lane: a dead lane would stall every later caller without a word.
+                log.exception("%s: a batch of %d could not be settled", self.name, len(batch))
+                for _, future in batch:
+                    _settle(future, exc)
 
     async def _run(self, batch: list[tuple[T, "asyncio.Future[R]"]]) -> None:
         try:

@@ -102,8 +102,8 @@ async def publish_many(
     session: AsyncSession, settings: Settings, requests: Sequence[PublishRequest]
 ) -> list[Published | HeraldError]:
     """Store and fan out many messages with a fixed number of queries, whatever their
-    count; each request gets its own outcome (an unknown tenant or an invalid payload
-    fails that request alone)."""
+    count (plus two for each duplicate); each request gets its own outcome (an unknown
+    tenant or an invalid payload fails that request alone)."""
     tenants = await find_tenants_with_endpoints(
         session, {(r.project_id, r.tenant_key) for r in requests}
     )

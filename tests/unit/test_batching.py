@@ -73,3 +73,18 @@ async def test_a_caller_that_goes_away_leaves_the_others_their_outcome() -> None
         await leaving
     assert await batcher.submit("later") == "LATER"
     await batcher.close()
+
+
+async def test_a_broken_batch_function_fails_its_callers_but_not_the_lane() -> None:
+    calls: list[list[str]] = []
+
+    async def one_outcome_too_few_at_first(items: list[str]) -> list[str | BaseException]:
+        calls.append(items)
+        outcomes: list[str | BaseException] = [item.upper() for item in items]
+        return outcomes[:-1] if len(calls) == 1 else outcomes
+
+    batcher = Batcher("test", one_outcome_too_few_at_first)
+    with pytest.raises(ValueError):
+        await batcher.submit("first")
+    assert await batcher.submit("second") == "SECOND"
+    await batcher.close()
