@@ -61,7 +61,7 @@ async def ensure_dev_project(database: Database, settings: Settings) -> tuple[st
             caller = await authenticate(database, f"Bearer {key}")
             return caller.project_id, key
         except Unauthorized:
-            pass
+            pass  # a key from an older dev database: make a new one below
     async with database.session() as session:
         project_id = await session.scalar(select(Project.id).order_by(Project.id).limit(1))
         if project_id is None:

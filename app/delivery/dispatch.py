@@ -68,6 +68,11 @@ class Report:
     sent: list[tuple[ClaimedDelivery, AttemptResult]]
     deferred: dict[str, datetime]
 
+    def leases(self) -> dict[str, str]:
+        """Delivery id → the lease token the job held it under."""
+        ids = [item.delivery.id for item, _ in self.sent] + list(self.deferred)
+        return dict.fromkeys(ids, self.lease_token)
+
 
 @dataclass
 class DeliveryContext:
@@ -120,16 +125,13 @@ async def attempt_deliveries(ctx: DeliveryContext, leases: Mapping[str, str]) ->
 async def _claim_batch(ctx: DeliveryContext, jobs: list[Mapping[str, str]]) -> list[Claim]:
     """Claim for concurrent jobs in one transaction. A delivery listed by two jobs goes
     to the first alone, so it is sent once."""
-    leases: dict[str, str] = {}
-    tokens: set[str] = set()
     owner: dict[str, int] = {}
     for index, job in enumerate(jobs):
-        tokens.update(job.values())
-        for delivery_id, token in job.items():
+        for delivery_id in job:
             owner.setdefault(delivery_id, index)
-            leases.setdefault(delivery_id, token)
+    tokens = {token for job in jobs for token in job.values()}
     async with ctx.database.session() as session:
-        claim = await claim_deliveries(session, ctx, leases, tokens)
+        claim = await claim_deliveries(session, ctx, list(owner), tokens)
         await commit(session)
     parts = [Claim(claim.lease_token, [], {}) for _ in jobs]
     for item in claim.ready:
@@ -143,11 +145,7 @@ async def _record_batch(ctx: DeliveryContext, reports: list[Report]) -> list[Non
     """Record what concurrent jobs did in one transaction."""
     sent = [pair for report in reports for pair in report.sent]
     deferred = {k: v for report in reports for k, v in report.deferred.items()}
-    leases = {
-        delivery_id: report.lease_token
-        for report in reports
-        for delivery_id in [item.delivery.id for item, _ in report.sent] + list(report.deferred)
-    }
+    leases = {k: v for report in reports for k, v in report.leases().items()}
     async with ctx.database.session() as session:
         outcomes = await record_attempts(session, ctx.settings, sent, ctx.rng, leases)
         await record_deferrals(session, deferred, leases)
@@ -159,10 +157,10 @@ async def _record_batch(ctx: DeliveryContext, reports: list[Report]) -> list[Non
 async def claim_deliveries(
     session: AsyncSession,
     ctx: DeliveryContext,
-    leases: Mapping[str, str],
+    delivery_ids: Sequence[str],
     tokens: Collection[str],
 ) -> Claim:
-    """Take the lease of each due delivery of ``leases`` still under one of the ``tokens``
+    """Take the lease of each due delivery of ``delivery_ids`` still under one of the ``tokens``
     its jobs were sent with, or with a lapsed lease. Tokens are random per enqueue, so a
     delivery matching one was enqueued under it."""
     now = utcnow()
@@ -172,7 +170,7 @@ async def claim_deliveries(
             await session.execute(
                 update(Delivery)
                 .where(
-                    Delivery.id.in_(list(leases)),
+                    Delivery.id.in_(delivery_ids),
                     Delivery.next_attempt_at <= now,
                     or_(
                         Delivery.lease_token.in_(list(tokens)),

@@ -89,10 +89,13 @@ async def announce(
     from app.messages.service import Draft, store  # messages → delivery → here
 
     drafts = []
+    tenants: dict[str, Tenant | None] = {}  # one lookup per project, however many events
     for event in events:
         if event.about_operational:
             continue
-        tenant = await operational_tenant(session, event.project_id)
+        if event.project_id not in tenants:
+            tenants[event.project_id] = await operational_tenant(session, event.project_id)
+        tenant = tenants[event.project_id]
         if tenant is None:
             continue
         body = {

@@ -40,13 +40,10 @@ async def find_tenants_with_endpoints(
     found: dict[tuple[str, str], tuple[Tenant, list[Endpoint]]] = {}
     for project_id, project_keys in keys_by_project.items():
         rows = await session.execute(
-            select(Tenant, Endpoint)
+            _visible(project_id)
+            .add_columns(Endpoint)
             .outerjoin(Endpoint, Endpoint.tenant_id == Tenant.id)
-            .where(
-                Tenant.project_id == project_id,
-                Tenant.is_operational.is_(False),
-                or_(Tenant.id.in_(project_keys), Tenant.uid.in_(project_keys)),
-            )
+            .where(or_(Tenant.id.in_(project_keys), Tenant.uid.in_(project_keys)))
         )
         endpoints: dict[str, list[Endpoint]] = {}
         for tenant, endpoint in rows:
