@@ -5,6 +5,7 @@ file; each test gets a copy of it, so every test starts from the real migrated s
 """
 
 import asyncio
+import secrets
 import shutil
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -33,11 +34,32 @@ def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _sqlite_copy(template: Path, tmp_path: Path) -> str:
+    path = tmp_path / "herald.db"
+    shutil.copy(template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
 @pytest.fixture
 def database_url(migrated_sqlite_template: Path, tmp_path: Path) -> str:
-    path = tmp_path / "herald.db"
-    shutil.copy(migrated_sqlite_template, path)
-    return f"sqlite+aiosqlite:///{path}"
+    return _sqlite_copy(migrated_sqlite_template, tmp_path)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sqlite_or_postgresql_url(
+    request: pytest.FixtureRequest, migrated_sqlite_template: Path, tmp_path: Path
+) -> Iterator[str]:
+    """A migrated SQLite copy, then a fresh migrated PostgreSQL database: a module runs
+    its tests on both by defining ``database_url`` as this."""
+    if request.param == "sqlite":
+        yield _sqlite_copy(migrated_sqlite_template, tmp_path)
+        return
+    server = request.getfixturevalue("postgres_server")
+    name = f"herald_test_{secrets.token_hex(4)}"
+    url = server.create_database(name)
+    upgrade(url)
+    yield url
+    server.drop_database(name)
 
 
 @pytest.fixture

@@ -5,9 +5,21 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, Update, bindparam, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Case,
+    ColumnElement,
+    Table,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
@@ -35,28 +47,17 @@ class Outcomes:
 async def record_deferrals(
     session: AsyncSession, deferred: Mapping[str, datetime], leases: Mapping[str, str]
 ) -> None:
-    """Give back held-back deliveries, due again at the given times (no attempt counted)."""
-    if not deferred:
-        return
-    ours = await _still_leased(session, {d: leases[d] for d in deferred})
+    """Give back held-back deliveries, due again at the given times (no attempt counted).
+
+    Only those still under their job's lease: one asked for again meanwhile (a resend or
+    a replay) keeps that newer request's time and lease.
+    """
     rows = [
-        {"id": delivery_id, "next_attempt_at": until, "lease_token": None, "lease_until": None}
+        {"b_id": delivery_id, "b_token": leases[delivery_id], "b_until": until}
         for delivery_id, until in deferred.items()
-        if delivery_id in ours
     ]
     if rows:
-        await session.execute(update(Delivery), rows)
-
-
-async def _still_leased(session: AsyncSession, leases: Mapping[str, str]) -> set[str]:
-    """The deliveries still under their lease token (``leases``: id → token), locked until
-    commit. One that lost it was asked for again while its attempt ran (a resend or a
-    replay): that newer request keeps its time and lease."""
-    stmt = select(Delivery.id, Delivery.lease_token).where(Delivery.id.in_(list(leases)))
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    rows = await session.execute(stmt)
-    return {delivery_id for delivery_id, token in rows if token == leases[delivery_id]}
+        await session.execute(_GIVE_BACK, rows)
 
 
 async def record_attempts(
@@ -72,11 +73,7 @@ async def record_attempts(
         return outcomes
     now = utcnow()
     attempt_rows = []
-    moved_on: list[dict[str, object]] = []  # still ours: scheduled on by this attempt
-    counted: list[dict[str, object]] = []  # asked for again meanwhile: that request stands
-    ours = await _still_leased(
-        session, {item.delivery.id: leases[item.delivery.id] for item, _ in sent}
-    )
+    delivery_rows = []
     for item, result in sent:
         delivery, project = item.delivery, item.project
         attempts_made = delivery.attempt_count + 1
@@ -95,14 +92,16 @@ async def record_attempts(
         )
         attempt_row = _attempt_row(item, result, now)
         attempt_rows.append(attempt_row)
-        row: dict[str, object] = {
-            "b_id": delivery.id,
-            "b_status": state.status,
-            "b_status_code": result.status_code,
-            "b_now": now,
-            "b_next_attempt_at": state.next_attempt_at,
-        }
-        (moved_on if delivery.id in ours else counted).append(row)
+        delivery_rows.append(
+            {
+                "b_id": delivery.id,
+                "b_token": leases[delivery.id],
+                "b_status": state.status,
+                "b_status_code": result.status_code,
+                "b_now": now,
+                "b_next_attempt_at": state.next_attempt_at,
+            }
+        )
         bucket = {"succeeded": outcomes.succeeded, "exhausted": outcomes.exhausted}
         bucket.get(state.status, outcomes.failed).append(delivery.id)
         if state.status == "exhausted" and delivery.status != "exhausted":
@@ -110,37 +109,51 @@ async def record_attempts(
         elif not result.ok and attempts_made == project.failing_after_attempts:
             outcomes.events.append(attempt_event("message.attempt.failing", item, attempt_row))
     await session.execute(insert(Attempt), attempt_rows)
-    for stmt, rows in ((_MOVE_ON, moved_on), (_COUNT_ONLY, counted)):
-        if rows:
-            await session.execute(stmt, rows)
+    await session.execute(_RECORD_ATTEMPT, delivery_rows)
     await _update_endpoint_health(session, settings, sent, now, outcomes)
     return outcomes
 
 
-def _record_delivery(moves_on: bool) -> Update:
-    """The UPDATE (executemany, ``b_*`` parameters) of a delivery after an attempt."""
-    deliveries = cast(Table, Delivery.__table__)
-    values: dict[str, object] = {
-        "status": bindparam("b_status"),
+_DELIVERIES = cast(Table, Delivery.__table__)
+
+
+def _if_still_leased(then: object, otherwise: ColumnElement[Any]) -> Case[Any]:
+    """``then`` if the delivery is still under the job's lease (``b_token``), else
+    ``otherwise``. A delivery that lost it was asked for again while its attempt ran (a
+    resend or a replay): that newer request keeps its time and lease."""
+    return case((_DELIVERIES.c.lease_token == bindparam("b_token"), then), else_=otherwise)
+
+
+# Executemany UPDATEs (``b_*`` parameters): one round trip per batch, and the lease check
+# inside the statement, so no row is read (or locked) before it is written.
+_RECORD_ATTEMPT = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
         # Counted in SQL: an overlapping attempt (a resend while this one ran) may have
         # been recorded since this delivery was claimed.
-        "attempt_count": deliveries.c.attempt_count + 1,
-        "last_status_code": bindparam("b_status_code"),
-        "last_attempt_at": bindparam("b_now"),
-        "updated_at": bindparam("b_now"),
-    }
-    if moves_on:
-        values.update(
-            next_attempt_at=bindparam("b_next_attempt_at"),
-            next_trigger="scheduled",
-            lease_token=None,
-            lease_until=None,
-        )
-    return update(deliveries).where(deliveries.c.id == bindparam("b_id")).values(values)
-
-
-_MOVE_ON = _record_delivery(moves_on=True)
-_COUNT_ONLY = _record_delivery(moves_on=False)
+        attempt_count=_DELIVERIES.c.attempt_count + 1,
+        last_status_code=bindparam("b_status_code"),
+        last_attempt_at=bindparam("b_now"),
+        updated_at=bindparam("b_now"),
+        next_attempt_at=_if_still_leased(
+            bindparam("b_next_attempt_at", type_=UTCDateTime()), _DELIVERIES.c.next_attempt_at
+        ),
+        next_trigger=_if_still_leased(literal("scheduled"), _DELIVERIES.c.next_trigger),
+        lease_token=_if_still_leased(null(), _DELIVERIES.c.lease_token),
+        lease_until=_if_still_leased(null(), _DELIVERIES.c.lease_until),
+    )
+)
+_GIVE_BACK = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("b_id"), _DELIVERIES.c.lease_token == bindparam("b_token"))
+    .values(
+        next_attempt_at=bindparam("b_until", type_=UTCDateTime()),
+        lease_token=None,
+        lease_until=None,
+    )
+)
 
 
 def _attempt_row(
@@ -178,6 +191,7 @@ async def _update_endpoint_health(
     disable it on 410 Gone or once it has failed for the project's disable-after."""
     failures: dict[str, int] = defaultdict(int)
     healthy: set[str] = set()
+    to_clear: set[str] = set()  # healthy now, failing when claimed
     gone: set[str] = set()
     disable_after: dict[str, int] = {}
     by_endpoint = {item.endpoint.id: item for item, _ in sent}
@@ -186,6 +200,8 @@ async def _update_endpoint_health(
         disable_after[endpoint_id] = item.project.disable_after_s
         if result.ok:
             healthy.add(endpoint_id)
+            if _was_failing(item.endpoint):
+                to_clear.add(endpoint_id)
         else:
             failures[endpoint_id] += 1
         if result.status_code == 410:
@@ -194,9 +210,11 @@ async def _update_endpoint_health(
     # (sorted ids, one statement each: an IN list locks in scan order, which varies) so
     # two batches never wait on each other in a cycle (a deadlock on PostgreSQL), and
     # leave an endpoint that is already healthy untouched: no row lock, so batches of
-    # successes do not serialize on their endpoint's row.
-    for endpoint_id in sorted(healthy | failures.keys()):
-        if endpoint_id in healthy:
+    # successes do not serialize on their endpoint's row, and no statement at all when it
+    # was healthy at claim time. (A failure recorded since by another worker then stands:
+    # the two attempts overlapped, so neither came "after" the other.)
+    for endpoint_id in sorted(to_clear | (failures.keys() - healthy)):
+        if endpoint_id in to_clear:
             await session.execute(
                 update(Endpoint)
                 .where(
@@ -242,6 +260,13 @@ async def _update_endpoint_health(
             outcomes,
             failing_before=now - timedelta(seconds=disable_after[endpoint_id]),
         )
+
+
+def _was_failing(endpoint: Endpoint) -> bool:
+    """Whether the endpoint, as claimed, had a failure run or an open circuit to clear."""
+    return bool(
+        endpoint.failing_since or endpoint.consecutive_failures or endpoint.circuit_open_until
+    )
 
 
 async def _disable(

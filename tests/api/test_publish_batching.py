@@ -3,7 +3,6 @@ PostgreSQL, and every request still gets its own outcome: nothing of a failed re
 written, nothing of its neighbours is lost."""
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -11,11 +10,9 @@ import pytest
 from litestar import Litestar
 from sqlalchemy import event
 
-from app.db.migrate import upgrade
 from app.db.models import Delivery, Message
 from app.db.session import Database
 from tests.api.test_messages import count, setup_tenant
-from tests.services import PostgresServer, free_port
 
 ORDER_SCHEMA = {
     "type": "object",
@@ -24,18 +21,9 @@ ORDER_SCHEMA = {
 }
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, database_url: str) -> Iterator[str]:
-    """The suite's SQLite copy, or a fresh migrated PostgreSQL database."""
-    if request.param == "sqlite":
-        yield database_url
-        return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    name = f"herald_batching_{free_port()}"
-    url = server.create_database(name)
-    upgrade(url)
-    yield url
-    server.drop_database(name)
+@pytest.fixture
+def database_url(sqlite_or_postgresql_url: str) -> str:
+    return sqlite_or_postgresql_url
 
 
 def order(**payload: Any) -> dict[str, Any]:
@@ -98,7 +86,7 @@ async def test_concurrent_publishes_share_transactions_and_keep_their_own_outcom
     assert commits[0] <= len(posts) // 3, commits
 
 
-@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("sqlite_or_postgresql_url", ["postgresql"], indirect=True)
 async def test_a_value_the_database_refuses_fails_only_its_own_request(
     api: httpx.AsyncClient, database: Database
 ) -> None:

@@ -1,16 +1,26 @@
-"""Recording attempts (app.delivery.recording) when attempts of one delivery overlap."""
+"""Recording attempts (app.delivery.recording) when attempts of one delivery overlap,
+on SQLite and on PostgreSQL."""
 
 import random
+from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, update
 
 from app.config import Settings
+from app.db.base import utcnow
 from app.db.models import Attempt, Delivery, Endpoint, Message, Project, Tenant
 from app.db.session import Database, commit
 from app.delivery.client import AttemptResult
 from app.delivery.dispatch import ClaimedDelivery
-from app.delivery.recording import record_attempts
+from app.delivery.recording import record_attempts, record_deferrals
+
+
+@pytest.fixture
+def database_url(sqlite_or_postgresql_url: str) -> str:
+    return sqlite_or_postgresql_url
+
 
 FAILED = AttemptResult(
     ok=False,
@@ -28,29 +38,8 @@ async def test_overlapping_attempts_are_both_counted(
 ) -> None:
     # Given a published message's delivery, loaded twice before either attempt is
     # recorded (an attempt in flight, and a resend of it in flight too)
-    await api.post("/api/v1/tenants", json={"uid": "acme", "name": "Acme"})
-    await api.post("/api/v1/tenants/acme/endpoints", json={"url": "http://127.0.0.1:9/"})
-    reply = await api.post(
-        "/api/v1/tenants/acme/messages", json={"event_type": "a.b", "payload": {}}
-    )
-    assert reply.status_code == 202
-
-    async def claimed() -> tuple[ClaimedDelivery, str]:
-        async with database.session() as session:
-            delivery = await session.scalar(select(Delivery))
-            assert delivery is not None
-            item = ClaimedDelivery(
-                delivery,
-                await session.get_one(Message, delivery.message_id),
-                await session.get_one(Endpoint, delivery.endpoint_id),
-                await session.get_one(Project, delivery.project_id),
-                await session.get_one(Tenant, delivery.tenant_id),
-                keys=[],
-            )
-            return item, str(delivery.lease_token)
-
-    first, token = await claimed()
-    second, _ = await claimed()
+    first, token = await _one_claimed_delivery(api, database)
+    second, _ = await _loaded(database)
     # When both attempts fail and are recorded one after the other
     for item in (first, second):
         async with database.session() as session:
@@ -64,3 +53,105 @@ async def test_overlapping_attempts_are_both_counted(
         attempts = (await session.scalars(select(Attempt))).all()
     assert delivery is not None and delivery.attempt_count == 2 == len(attempts)
     assert delivery.status == "failed"
+
+
+async def _one_claimed_delivery(
+    api: httpx.AsyncClient, database: Database
+) -> tuple[ClaimedDelivery, str]:
+    """A published message's only delivery, as a worker claims it, and its lease token."""
+    await api.post("/api/v1/tenants", json={"uid": "acme", "name": "Acme"})
+    await api.post("/api/v1/tenants/acme/endpoints", json={"url": "http://127.0.0.1:9/"})
+    reply = await api.post(
+        "/api/v1/tenants/acme/messages", json={"event_type": "a.b", "payload": {}}
+    )
+    assert reply.status_code == 202
+    return await _loaded(database)
+
+
+async def _loaded(database: Database) -> tuple[ClaimedDelivery, str]:
+    async with database.session() as session:
+        delivery = await session.scalar(select(Delivery))
+        assert delivery is not None
+        item = ClaimedDelivery(
+            delivery,
+            await session.get_one(Message, delivery.message_id),
+            await session.get_one(Endpoint, delivery.endpoint_id),
+            await session.get_one(Project, delivery.project_id),
+            await session.get_one(Tenant, delivery.tenant_id),
+            keys=[],
+        )
+    return item, str(delivery.lease_token)
+
+
+async def _asked_again(database: Database, delivery_id: str) -> datetime:
+    """A resend while the attempt ran: a new lease, due at its own time."""
+    due = datetime(2030, 1, 1, tzinfo=UTC)
+    async with database.session() as session:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id)
+            .values(lease_token="newer", next_attempt_at=due, next_trigger="manual")
+        )
+        await commit(session)
+    return due
+
+
+async def _delivery(database: Database) -> Delivery:
+    async with database.session() as session:
+        delivery = await session.scalar(select(Delivery))
+    assert delivery is not None
+    return delivery
+
+
+async def test_an_attempt_under_its_lease_schedules_the_next(
+    api: httpx.AsyncClient, settings: Settings, database: Database
+) -> None:
+    item, token = await _one_claimed_delivery(api, database)
+    async with database.session() as session:
+        await record_attempts(
+            session, settings, [(item, FAILED)], random.Random(1), {item.delivery.id: token}
+        )
+        await commit(session)
+    delivery = await _delivery(database)
+    assert delivery.lease_token is None and delivery.lease_until is None
+    assert delivery.next_attempt_at is not None and delivery.next_attempt_at > utcnow()
+    assert (delivery.status, delivery.attempt_count) == ("failed", 1)
+
+
+async def test_an_attempt_that_lost_its_lease_leaves_the_newer_request_standing(
+    api: httpx.AsyncClient, settings: Settings, database: Database
+) -> None:
+    # Given a delivery asked for again (a resend) while its attempt was in flight
+    item, token = await _one_claimed_delivery(api, database)
+    due = await _asked_again(database, item.delivery.id)
+    # When the old attempt is recorded under its old lease
+    async with database.session() as session:
+        await record_attempts(
+            session, settings, [(item, FAILED)], random.Random(1), {item.delivery.id: token}
+        )
+        await commit(session)
+    # Then it is counted, but the resend keeps its lease, time and trigger
+    delivery = await _delivery(database)
+    assert (delivery.lease_token, delivery.next_attempt_at) == ("newer", due)
+    assert (delivery.next_trigger, delivery.attempt_count) == ("manual", 1)
+
+
+async def test_a_deferral_gives_back_only_a_delivery_still_under_its_lease(
+    api: httpx.AsyncClient, database: Database
+) -> None:
+    item, token = await _one_claimed_delivery(api, database)
+    later = utcnow() + timedelta(minutes=5)
+    # A deferral under a lease the delivery no longer holds changes nothing
+    due = await _asked_again(database, item.delivery.id)
+    async with database.session() as session:
+        await record_deferrals(session, {item.delivery.id: later}, {item.delivery.id: token})
+        await commit(session)
+    delivery = await _delivery(database)
+    assert (delivery.lease_token, delivery.next_attempt_at) == ("newer", due)
+    # Under the lease it holds, the delivery is due again later, with no lease
+    async with database.session() as session:
+        await record_deferrals(session, {item.delivery.id: later}, {item.delivery.id: "newer"})
+        await commit(session)
+    delivery = await _delivery(database)
+    assert (delivery.lease_token, delivery.next_attempt_at) == (None, later)
+    assert delivery.attempt_count == 0
