@@ -14,6 +14,7 @@ from app.db.session import Database, JobSender
 from app.delivery.client import create_session
 from app.delivery.dispatch import DeliveryContext
 from app.delivery.gates import InFlight
+from app.delivery.keycache import SigningKeyCache
 from app.delivery.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
 from app.delivery.ssrf import NetworkPolicy
 from app.secretbox import SecretBox
@@ -51,6 +52,7 @@ class WorkerRuntime:
             box=self.box,
             limiter=limiter,
             in_flight=InFlight(self.settings.max_in_flight_per_endpoint),
+            keys=SigningKeyCache(self.box),
         )
 
     async def close(self) -> None:

@@ -86,6 +86,8 @@ async def rotate_key(
             EndpointSecret.expires_at <= now,
         )
     )
+    # Workers cache an endpoint's keys for as long as its ``updated_at`` stands.
+    endpoint.updated_at = now
     current = await _current(session, endpoint.id)
     algorithm = current.algorithm if current is not None else "hmac-sha256"
     if current is not None:
@@ -107,7 +109,17 @@ async def signing_keys(
     Each id of ``endpoint_ids`` is in the result (an empty list if it has no key).
     Raises ``SecretBoxError`` if a key was sealed under a master key this process lacks.
     """
-    keys: dict[str, list[SigningKey]] = {endpoint_id: [] for endpoint_id in endpoint_ids}
+    timed = await timed_signing_keys(session, box, endpoint_ids, now)
+    return {endpoint_id: [key for key, _ in keys] for endpoint_id, keys in timed.items()}
+
+
+async def timed_signing_keys(
+    session: AsyncSession, box: SecretBox, endpoint_ids: Sequence[str], now: datetime
+) -> dict[str, list[tuple[SigningKey, datetime | None]]]:
+    """``signing_keys`` with each key's ``expires_at`` (None for the current key)."""
+    keys: dict[str, list[tuple[SigningKey, datetime | None]]] = {
+        endpoint_id: [] for endpoint_id in endpoint_ids
+    }
     if not keys:
         return keys
     rows = await session.scalars(
@@ -119,7 +131,7 @@ async def signing_keys(
         .order_by(EndpointSecret.expires_at.is_(None).desc(), EndpointSecret.created_at.desc())
     )
     for secret in rows:
-        keys[secret.endpoint_id].append(parse_key(box.open(secret.ciphertext)))
+        keys[secret.endpoint_id].append((parse_key(box.open(secret.ciphertext)), secret.expires_at))
     return keys
 
 

@@ -1,9 +1,11 @@
 """Concurrent jobs of a worker claim and record together (app.delivery.dispatch), and
-a delivery that two of them carry is still sent once."""
+a delivery that two of them carry is still sent once; on SQLite and on PostgreSQL (where
+the claim is one statement)."""
 
 import asyncio
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from app.config import Settings
@@ -13,6 +15,11 @@ from app.delivery.dispatch import attempt_deliveries
 from app.secretbox import secret_box_for
 from tests.receivers import Receiver
 from workers.runtime import WorkerRuntime
+
+
+@pytest.fixture
+def database_url(sqlite_or_postgresql_url: str) -> str:
+    return sqlite_or_postgresql_url
 
 
 async def leases_of(database: Database) -> dict[str, str]:
