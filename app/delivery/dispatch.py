@@ -16,12 +16,11 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 import aiohttp
-from sqlalchemy import ColumnElement, Table, or_, select, true, update
+from sqlalchemy import or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from app import __version__
 from app.batching import Batcher
@@ -33,6 +32,7 @@ from app.delivery.client import AttemptResult, post_webhook
 from app.delivery.gates import InFlight, circuit_state
 from app.delivery.jobs import new_lease_token
 from app.delivery.keycache import SigningKeyCache
+from app.delivery.leases import take_leases
 from app.delivery.ratelimit import RateLimiter
 from app.delivery.recording import record_attempts, record_deferrals
 from app.delivery.signing import SigningKey, sign
@@ -168,7 +168,7 @@ async def claim_deliveries(
     now = utcnow()
     lease_token = new_lease_token()
     lease_until = now + timedelta(seconds=ctx.settings.request_timeout_s * 2 + 5)
-    rows = await _take_leases(session, delivery_ids, tokens, now, lease_token, lease_until)
+    rows = await take_leases(session, delivery_ids, tokens, now, lease_token, lease_until)
     held = [row.Delivery.id for row in rows if row.Endpoint.paused or row.Endpoint.disabled]
     if held:
         # Paused or disabled: stay due, without a lease, until the endpoint is back.
@@ -196,54 +196,6 @@ async def claim_deliveries(
         ],
         deferred,
     )
-
-
-async def _take_leases(
-    session: AsyncSession,
-    delivery_ids: Sequence[str],
-    tokens: Collection[str],
-    now: datetime,
-    lease_token: str,
-    lease_until: datetime,
-) -> Sequence[Any]:
-    """Lease the claimable deliveries; each with its message, endpoint, project and
-    tenant. One statement on PostgreSQL (the UPDATE … RETURNING feeds the join as a CTE),
-    two on SQLite (which has no data-modifying CTEs)."""
-    take = (
-        update(_DELIVERIES)
-        .where(
-            _DELIVERIES.c.id.in_(delivery_ids),
-            _DELIVERIES.c.next_attempt_at <= now,
-            or_(
-                _DELIVERIES.c.lease_token.in_(list(tokens)),
-                _DELIVERIES.c.lease_until.is_(None),
-                _DELIVERIES.c.lease_until < now,
-            ),
-        )
-        .values(lease_token=lease_token, lease_until=lease_until)
-    )
-    claimed: ColumnElement[bool]
-    if session.get_bind().dialect.name == "postgresql":
-        delivery = aliased(Delivery, take.returning(*_DELIVERIES.c).cte("claimed"), name="Delivery")
-        claimed = true()
-    else:
-        ids = (await session.execute(take.returning(_DELIVERIES.c.id))).scalars().all()
-        if not ids:
-            return []
-        delivery, claimed = Delivery, Delivery.id.in_(ids)
-    return (
-        await session.execute(
-            select(delivery, Message, Endpoint, Project, Tenant)
-            .join(Message, Message.id == delivery.message_id)
-            .join(Endpoint, Endpoint.id == delivery.endpoint_id)
-            .join(Project, Project.id == delivery.project_id)
-            .join(Tenant, Tenant.id == delivery.tenant_id)
-            .where(claimed)
-        )
-    ).all()
-
-
-_DELIVERIES = cast(Table, Delivery.__table__)
 
 
 async def _through_circuit_breakers(

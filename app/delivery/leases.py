@@ -1,0 +1,107 @@
+"""The claim's SQL: lease the claimable deliveries and load what sending them needs.
+
+Built once at import, with bound parameters for everything that varies (on PostgreSQL
+the id and token lists are arrays, so one statement text serves every batch size):
+compiled once by SQLAlchemy and prepared once per connection by asyncpg. Built per call,
+the CTE's column adaptation and a fresh server-side prepare for each new list length
+cost more than the round trip.
+"""
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    String,
+    Table,
+    Update,
+    any_,
+    bindparam,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from app.db.models import Delivery, Endpoint, Message, Project, Tenant
+
+_DELIVERIES = cast(Table, Delivery.__table__)
+
+
+def _take(ids_match: ColumnElement[bool], tokens_match: ColumnElement[bool]) -> Update:
+    """Lease (``b_token`` until ``b_until``) each listed delivery that is due and still
+    under one of its jobs' tokens, or whose lease lapsed."""
+    return (
+        update(_DELIVERIES)
+        .where(
+            ids_match,
+            _DELIVERIES.c.next_attempt_at <= bindparam("b_now"),
+            or_(
+                tokens_match,
+                _DELIVERIES.c.lease_until.is_(None),
+                _DELIVERIES.c.lease_until < bindparam("b_now"),
+            ),
+        )
+        .values(lease_token=bindparam("b_token"), lease_until=bindparam("b_until"))
+    )
+
+
+def _with_context(delivery: Any) -> Select[Any]:
+    return (
+        select(delivery, Message, Endpoint, Project, Tenant)
+        .join(Message, Message.id == delivery.message_id)
+        .join(Endpoint, Endpoint.id == delivery.endpoint_id)
+        .join(Project, Project.id == delivery.project_id)
+        .join(Tenant, Tenant.id == delivery.tenant_id)
+    )
+
+
+_TEXT_ARRAY = ARRAY(String)
+# PostgreSQL: one statement, the UPDATE … RETURNING feeding the join as a CTE.
+_CLAIM_POSTGRESQL = _with_context(
+    aliased(
+        Delivery,
+        _take(
+            _DELIVERIES.c.id == any_(bindparam("b_ids", type_=_TEXT_ARRAY)),
+            _DELIVERIES.c.lease_token == any_(bindparam("b_tokens", type_=_TEXT_ARRAY)),
+        )
+        .returning(*_DELIVERIES.c)
+        .cte("claimed"),
+        name="Delivery",
+    )
+)
+# SQLite has no data-modifying CTEs: the UPDATE, then the join.
+_TAKE_SQLITE = _take(
+    _DELIVERIES.c.id.in_(bindparam("b_ids", expanding=True)),
+    _DELIVERIES.c.lease_token.in_(bindparam("b_tokens", expanding=True)),
+).returning(_DELIVERIES.c.id)
+_LOAD_SQLITE = _with_context(Delivery).where(Delivery.id.in_(bindparam("b_ids", expanding=True)))
+
+
+async def take_leases(
+    session: AsyncSession,
+    delivery_ids: Sequence[str],
+    tokens: Collection[str],
+    now: datetime,
+    lease_token: str,
+    lease_until: datetime,
+) -> Sequence[Any]:
+    """Lease the claimable deliveries of ``delivery_ids``; rows of (Delivery, Message,
+    Endpoint, Project, Tenant)."""
+    params = {
+        "b_ids": list(delivery_ids),
+        "b_tokens": list(tokens),
+        "b_now": now,
+        "b_token": lease_token,
+        "b_until": lease_until,
+    }
+    rows: Sequence[Any] = []
+    if session.get_bind().dialect.name == "postgresql":
+        rows = (await session.execute(_CLAIM_POSTGRESQL, params)).all()
+    elif ids := (await session.execute(_TAKE_SQLITE, params)).scalars().all():
+        rows = (await session.execute(_LOAD_SQLITE, {"b_ids": list(ids)})).all()
+    return rows
