@@ -1,10 +1,8 @@
 """The claim's SQL: lease the claimable deliveries and load what sending them needs.
 
-Built once at import, with bound parameters for everything that varies (on PostgreSQL
-the id and token lists are arrays, so one statement text serves every batch size):
-compiled once by SQLAlchemy and prepared once per connection by asyncpg. Built per call,
-the CTE's column adaptation and a fresh server-side prepare for each new list length
-cost more than the round trip.
+Built once at import, with bound parameters for everything that varies (``app.db.lists``).
+Built per call, the CTE's column adaptation in Python and a server-side prepare for each
+new list length cost a worker more than the round trip itself.
 """
 
 from collections.abc import Collection, Sequence
@@ -14,19 +12,17 @@ from typing import Any, cast
 from sqlalchemy import (
     ColumnElement,
     Select,
-    String,
     Table,
     Update,
-    any_,
     bindparam,
     or_,
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from app.db.lists import any_of, one_of
 from app.db.models import Delivery, Endpoint, Message, Project, Tenant
 
 _DELIVERIES = cast(Table, Delivery.__table__)
@@ -60,15 +56,11 @@ def _with_context(delivery: Any) -> Select[Any]:
     )
 
 
-_TEXT_ARRAY = ARRAY(String)
 # PostgreSQL: one statement, the UPDATE … RETURNING feeding the join as a CTE.
 _CLAIM_POSTGRESQL = _with_context(
     aliased(
         Delivery,
-        _take(
-            _DELIVERIES.c.id == any_(bindparam("b_ids", type_=_TEXT_ARRAY)),
-            _DELIVERIES.c.lease_token == any_(bindparam("b_tokens", type_=_TEXT_ARRAY)),
-        )
+        _take(any_of(_DELIVERIES.c.id, "b_ids"), any_of(_DELIVERIES.c.lease_token, "b_tokens"))
         .returning(*_DELIVERIES.c)
         .cte("claimed"),
         name="Delivery",
@@ -76,10 +68,9 @@ _CLAIM_POSTGRESQL = _with_context(
 )
 # SQLite has no data-modifying CTEs: the UPDATE, then the join.
 _TAKE_SQLITE = _take(
-    _DELIVERIES.c.id.in_(bindparam("b_ids", expanding=True)),
-    _DELIVERIES.c.lease_token.in_(bindparam("b_tokens", expanding=True)),
+    one_of(_DELIVERIES.c.id, "b_ids"), one_of(_DELIVERIES.c.lease_token, "b_tokens")
 ).returning(_DELIVERIES.c.id)
-_LOAD_SQLITE = _with_context(Delivery).where(Delivery.id.in_(bindparam("b_ids", expanding=True)))
+_LOAD_SQLITE = _with_context(Delivery).where(one_of(Delivery.id, "b_ids"))
 
 
 async def take_leases(

@@ -14,9 +14,10 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 from referencing.exceptions import Unresolvable
-from sqlalchemy import select, tuple_
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.lists import PerDialect
 from app.db.models import EventType
 from app.errors import ValidationFailed
 
@@ -84,6 +85,15 @@ async def validate_payload(
     check_payload((await validators_for(session, [key]))[key], event_type_name, payload)
 
 
+# Built once (``app.db.lists``); it matches every asked-for project with every asked-for
+# name, a superset of the pairs (usually one project), which the caller narrows.
+_VERSIONS = PerDialect(
+    lambda member: select(
+        EventType.project_id, EventType.name, EventType.id, EventType.updated_at
+    ).where(member(EventType.project_id, "b_projects"), member(EventType.name, "b_names"))
+)
+
+
 async def validators_for(
     session: AsyncSession, event_types: Collection[tuple[str, str]]
 ) -> dict[tuple[str, str], Draft202012Validator | None]:
@@ -95,11 +105,15 @@ async def validators_for(
     if not event_types:
         return validators_by_type
     versions = await session.execute(
-        select(EventType.project_id, EventType.name, EventType.id, EventType.updated_at).where(
-            tuple_(EventType.project_id, EventType.name).in_(list(event_types))
-        )
+        _VERSIONS.on(session),
+        {
+            "b_projects": list({project_id for project_id, _ in event_types}),
+            "b_names": list({name for _, name in event_types}),
+        },
     )
     for version in versions:
+        if (version.project_id, version.name) not in validators_by_type:
+            continue  # a name asked for in another of the batch's projects
         key: CacheKey = (version.id, version.updated_at)
         found, validator = validators.get(key)
         if not found:

@@ -230,13 +230,15 @@ async def _insert_new(session: AsyncSession, messages: Sequence[Message]) -> set
     """
     rows = [{name: getattr(message, name) for name in _MESSAGE_COLUMNS} for message in messages]
     dialect = session.get_bind().dialect.name
-    insert_into = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert_into(_MESSAGES).on_conflict_do_nothing().returning(_MESSAGES.c.id)
+    stmt = _INSERT_POSTGRESQL if dialect == "postgresql" else _INSERT_SQLITE
     return set((await session.execute(stmt, rows)).scalars())
 
 
 _MESSAGES = cast(Table, Message.__table__)
 _MESSAGE_COLUMNS = [column.key for column in _MESSAGES.columns]
+_INSERT_POSTGRESQL = postgresql.insert(_MESSAGES).on_conflict_do_nothing().returning(_MESSAGES.c.id)
+_INSERT_SQLITE = sqlite.insert(_MESSAGES).on_conflict_do_nothing().returning(_MESSAGES.c.id)
+_INSERT_DELIVERIES = insert(cast(Table, Delivery.__table__))
 
 
 async def _after_conflict(
@@ -313,7 +315,7 @@ async def _fan_out(
         }
         for message, endpoint in targets
     ]
-    await session.execute(insert(cast(Table, Delivery.__table__)), rows)
+    await session.execute(_INSERT_DELIVERIES, rows)
     active = [str(row["id"]) for row in rows if row["lease_token"] is not None]
     for job in attempt_jobs(token, active):
         enqueue_after_commit(session, job)

@@ -3,10 +3,11 @@
 from collections.abc import Collection
 
 import msgspec
-from sqlalchemy import Select, delete, or_, select
+from sqlalchemy import BindParameter, Select, bindparam, delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.lists import PerDialect
 from app.db.models import Endpoint, Tenant
 from app.errors import Conflict, not_found
 from app.ids import new_id
@@ -14,8 +15,19 @@ from app.pagination import Page, PageRequest, paginate
 from app.tenants.schemas import TenantIn, TenantPatch
 
 
-def _visible(project_id: str) -> Select[Tenant]:
+def _visible(project_id: str | BindParameter[str]) -> Select[Tenant]:
     return select(Tenant).where(Tenant.project_id == project_id, Tenant.is_operational.is_(False))
+
+
+# Publishing's hot path: built once (``app.db.lists``), whatever the number of keys.
+_WITH_ENDPOINTS = PerDialect(
+    lambda member: (
+        _visible(bindparam("b_project"))
+        .add_columns(Endpoint)
+        .outerjoin(Endpoint, Endpoint.tenant_id == Tenant.id)
+        .where(or_(member(Tenant.id, "b_keys"), member(Tenant.uid, "b_keys")))
+    )
+)
 
 
 async def get_tenant(session: AsyncSession, project_id: str, key: str) -> Tenant:
@@ -40,10 +52,7 @@ async def find_tenants_with_endpoints(
     found: dict[tuple[str, str], tuple[Tenant, list[Endpoint]]] = {}
     for project_id, project_keys in keys_by_project.items():
         rows = await session.execute(
-            _visible(project_id)
-            .add_columns(Endpoint)
-            .outerjoin(Endpoint, Endpoint.tenant_id == Tenant.id)
-            .where(or_(Tenant.id.in_(project_keys), Tenant.uid.in_(project_keys)))
+            _WITH_ENDPOINTS.on(session), {"b_project": project_id, "b_keys": list(project_keys)}
         )
         endpoints: dict[str, list[Endpoint]] = {}
         for tenant, endpoint in rows:

@@ -10,9 +10,11 @@ import pytest
 from litestar import Litestar
 from sqlalchemy import event
 
+from app.config import Settings
 from app.db.models import Delivery, Message
 from app.db.session import Database
 from tests.api.test_messages import count, setup_tenant
+from tests.conftest import ProjectKey, make_project
 
 ORDER_SCHEMA = {
     "type": "object",
@@ -107,3 +109,30 @@ async def test_a_value_the_database_refuses_fails_only_its_own_request(
     assert replies[10].json()["code"] == "validation_failed"
     assert await count(database, Message) == 20
     assert await count(database, Delivery) == 20
+
+
+async def test_each_project_in_a_batch_is_validated_by_its_own_schemas(
+    client: httpx.AsyncClient, database: Database, settings: Settings
+) -> None:
+    # Given two projects whose "order.created" schemas differ, and a project with none
+    projects = [await make_project(database, settings, name) for name in ("p1", "p2", "p3")]
+    schemas = [ORDER_SCHEMA, {"type": "object", "required": ["sku"]}, None]
+    for project, schema in zip(projects, schemas, strict=True):
+        client.headers.update(project.headers)
+        await setup_tenant(client, "acme")
+        if schema is not None:
+            reply = await client.post(
+                "/api/v1/event-types", json={"name": "order.created", "schema": schema}
+            )
+            assert reply.status_code == 201, reply.text
+
+    # When each publishes a body that suits only the first project's schema, all at once
+    async def publish(project: ProjectKey) -> int:
+        reply = await client.post(
+            "/api/v1/tenants/acme/messages", json=order(id="o1"), headers=project.headers
+        )
+        return reply.status_code
+
+    statuses = await asyncio.gather(*(publish(project) for project in projects * 5))
+    # Then each is checked against its own project's schema only
+    assert statuses == [202, 422, 202] * 5
