@@ -1,12 +1,14 @@
-"""The scheduler loop: lease due deliveries to jobs, forever, until asked to stop.
+"""The scheduler loop: lease due deliveries to jobs, forever, until asked to stop; and
+once a minute, purge messages past their project's retention.
 
 Any number may run: each tick is one short transaction, and on PostgreSQL the leasing
-query skips rows another scheduler holds.
+query skips rows another scheduler holds; purging twice deletes nothing twice.
 """
 
 import asyncio
 import contextlib
 import logging
+import time
 from datetime import timedelta
 
 from app.config import Settings
@@ -14,10 +16,12 @@ from app.db.base import utcnow
 from app.db.session import Database, commit
 from app.delivery.due import lease_due_deliveries
 from app.replays.batches import resume_stalled
+from app.retention import purge_expired
 
 log = logging.getLogger("herald.scheduler")
 
 BATCH = 1000
+PURGE_EVERY_S = 60.0
 
 
 async def tick(database: Database, settings: Settings) -> int:
@@ -31,13 +35,31 @@ async def tick(database: Database, settings: Settings) -> int:
     return leased
 
 
+async def purge(database: Database) -> int:
+    """One purge pass (``app.retention``), a transaction per batch; messages deleted."""
+    total = 0
+    while True:
+        async with database.session() as session:
+            deleted = await purge_expired(session, utcnow())
+            await commit(session)
+        total += deleted
+        if not deleted:
+            return total
+
+
 async def run_scheduler(database: Database, settings: Settings, stop: asyncio.Event) -> None:
-    """Tick every ``scheduler_interval_s`` (at once again after a full batch) until ``stop``."""
+    """Tick every ``scheduler_interval_s`` (at once again after a full batch) until ``stop``;
+    purge expired messages every ``PURGE_EVERY_S``."""
     log.info("scheduler started (every %.1fs)", settings.scheduler_interval_s)
     failures = 0
+    next_purge = 0.0
     while not stop.is_set():
         try:
             leased = await tick(database, settings)
+            if time.monotonic() >= next_purge:
+                next_purge = time.monotonic() + PURGE_EVERY_S
+                if purged := await purge(database):
+                    log.info("retention: %d expired messages purged", purged)
             failures = 0
         except Exception as exc:
             failures += 1

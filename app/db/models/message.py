@@ -14,6 +14,7 @@ class Message(Base):
         # Race-safe dedupe: concurrent duplicates collide here, not in a read-then-write.
         UniqueConstraint("tenant_id", "dedupe_key"),
         Index("ix_messages_tenant_created", "tenant_id", "id"),
+        Index("ix_messages_project", "project_id", "id"),  # the retention purge
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

@@ -1,0 +1,132 @@
+"""Retention (app.retention): messages past their project's retention go, with their
+deliveries and attempts, unless a delivery is still due; on SQLite and on PostgreSQL."""
+
+from datetime import datetime, timedelta
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from app.db.base import utcnow
+from app.db.models import Attempt, Delivery, Message
+from app.db.session import Database, commit
+from app.ids import new_id
+from app.retention import purge_expired
+from tests.conftest import ProjectKey
+from workers.scheduler import purge
+
+
+@pytest.fixture
+def database_url(sqlite_or_postgresql_url: str) -> str:
+    return sqlite_or_postgresql_url
+
+
+async def old_message(
+    database: Database,
+    project: ProjectKey,
+    tenant_id: str,
+    endpoint_id: str,
+    *,
+    age: timedelta,
+    still_due: bool = False,
+) -> str:
+    """A message published ``age`` ago, attempted once; its delivery settled or still due."""
+    created = utcnow() - age
+    message_id = new_id("msg", now_ms=int(created.timestamp() * 1000))
+    delivery_id = new_id("dlv")
+    async with database.session() as session:
+        session.add(
+            Message(
+                id=message_id,
+                project_id=project.project_id,
+                tenant_id=tenant_id,
+                event_type="a.b",
+                payload=b"{}",
+                created_at=created,
+            )
+        )
+        await session.flush()
+        session.add(
+            Delivery(
+                id=delivery_id,
+                project_id=project.project_id,
+                tenant_id=tenant_id,
+                message_id=message_id,
+                endpoint_id=endpoint_id,
+                status="failed" if still_due else "succeeded",
+                attempt_count=1,
+                next_attempt_at=utcnow() if still_due else None,
+                created_at=created,
+                updated_at=created,
+            )
+        )
+        await session.flush()
+        session.add(
+            Attempt(
+                id=new_id("atm"),
+                project_id=project.project_id,
+                tenant_id=tenant_id,
+                delivery_id=delivery_id,
+                message_id=message_id,
+                endpoint_id=endpoint_id,
+                status="failed" if still_due else "succeeded",
+                created_at=created,
+            )
+        )
+        await commit(session)
+    return message_id
+
+
+async def rows_of(database: Database, message_ids: list[str]) -> dict[str, int]:
+    async with database.session() as session:
+        counts = {}
+        for model in (Message, Delivery, Attempt):
+            column = model.id if model is Message else model.message_id
+            counts[model.__tablename__] = await session.scalar(
+                select(func.count()).select_from(model).where(column.in_(message_ids))
+            )
+    return {name: int(count or 0) for name, count in counts.items()}
+
+
+async def test_only_settled_messages_past_retention_are_purged(
+    api: httpx.AsyncClient, database: Database, project: ProjectKey
+) -> None:
+    # Given a project keeping messages 3 days, and messages of 10 days, 2 days, and
+    # 10 days whose delivery is still due (a retry pending)
+    assert (await api.patch("/api/v1/project", json={"retention_days": 3})).status_code == 200
+    tenant = (await api.post("/api/v1/tenants", json={"uid": "acme", "name": "A"})).json()
+    endpoint = (
+        await api.post("/api/v1/tenants/acme/endpoints", json={"url": "http://127.0.0.1:9/"})
+    ).json()
+    ids = (tenant["id"], endpoint["id"])
+    expired = await old_message(database, project, *ids, age=timedelta(days=10))
+    recent = await old_message(database, project, *ids, age=timedelta(days=2))
+    due = await old_message(database, project, *ids, age=timedelta(days=10), still_due=True)
+
+    # When the purge runs (twice: the second finds nothing)
+    assert await purge(database) == 1
+    assert await purge(database) == 0
+
+    # Then only the settled, expired message is gone, with its delivery and attempt
+    assert await rows_of(database, [expired]) == {"messages": 0, "deliveries": 0, "attempts": 0}
+    for kept in (recent, due):
+        assert await rows_of(database, [kept]) == {"messages": 1, "deliveries": 1, "attempts": 1}
+
+
+async def test_the_purge_goes_in_batches(
+    api: httpx.AsyncClient, database: Database, project: ProjectKey
+) -> None:
+    await api.patch("/api/v1/project", json={"retention_days": 1})
+    tenant = (await api.post("/api/v1/tenants", json={"uid": "acme", "name": "A"})).json()
+    endpoint = (
+        await api.post("/api/v1/tenants/acme/endpoints", json={"url": "http://127.0.0.1:9/"})
+    ).json()
+    for _ in range(5):
+        await old_message(database, project, tenant["id"], endpoint["id"], age=timedelta(days=2))
+    now: datetime = utcnow()
+    deleted = []
+    for _ in range(4):
+        async with database.session() as session:
+            deleted.append(await purge_expired(session, now, batch=2))
+            await commit(session)
+    assert deleted == [2, 2, 1, 0]
