@@ -24,6 +24,7 @@ from app.event_types.controllers import EventTypeController
 from app.health import HealthController
 from app.messages.batcher import publish_batcher
 from app.messages.controllers import MessageController
+from app.metrics import AttemptTotals
 from app.operational.controllers import OperationalEndpointController
 from app.portal_access.controllers import PortalAccessController
 from app.projects.controllers import ProjectController
@@ -105,6 +106,7 @@ def create_app(
                 "database": database,
                 "secret_box": secret_box_for(settings),
                 "publisher": publisher,
+                "attempt_totals": AttemptTotals(),
             }
         ),
         exception_handlers={Exception: render_exception},

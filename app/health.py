@@ -49,4 +49,4 @@ class HealthController(Controller):
 
     @get("/metrics", media_type="text/plain; version=0.0.4")
     async def metrics(self, state: State) -> str:
-        return await render_metrics(state.database)
+        return await render_metrics(state.database, state.attempt_totals)

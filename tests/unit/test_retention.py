@@ -30,7 +30,8 @@ async def old_message(
     age: timedelta,
     still_due: bool = False,
 ) -> str:
-    """A message published ``age`` ago, attempted once; its delivery settled or still due."""
+    """A message published and attempted once ``age`` ago (its attempt ``succeeded``, or
+    ``failed`` with the delivery still due)."""
     created = utcnow() - age
     message_id = new_id("msg", now_ms=int(created.timestamp() * 1000))
     delivery_id = new_id("dlv")
@@ -63,7 +64,7 @@ async def old_message(
         await session.flush()
         session.add(
             Attempt(
-                id=new_id("atm"),
+                id=new_id("atm", now_ms=int(created.timestamp() * 1000)),
                 project_id=project.project_id,
                 tenant_id=tenant_id,
                 delivery_id=delivery_id,
