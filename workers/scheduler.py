@@ -1,5 +1,5 @@
 """The scheduler loop: lease due deliveries to jobs, forever, until asked to stop; and
-once a minute, purge messages past their project's retention.
+once a minute, start purging messages past their project's retention.
 
 Any number may run: each tick is one short transaction, and on PostgreSQL the leasing
 query skips rows another scheduler holds; purging twice deletes nothing twice.
@@ -36,20 +36,17 @@ async def tick(database: Database, settings: Settings) -> int:
 
 
 async def purge(database: Database) -> int:
-    """One purge pass (``app.retention``), a transaction per batch; messages deleted."""
-    total = 0
-    while True:
-        async with database.session() as session:
-            deleted = await purge_expired(session, utcnow())
-            await commit(session)
-        total += deleted
-        if not deleted:
-            return total
+    """One batch of the retention purge (``app.retention``) in its own transaction;
+    how many messages it deleted."""
+    async with database.session() as session:
+        deleted = await purge_expired(session, utcnow())
+        await commit(session)
+    return deleted
 
 
 async def run_scheduler(database: Database, settings: Settings, stop: asyncio.Event) -> None:
     """Tick every ``scheduler_interval_s`` (at once again after a full batch) until ``stop``;
-    purge expired messages every ``PURGE_EVERY_S``."""
+    purge expired messages every ``PURGE_EVERY_S``, a batch per tick until none are left."""
     log.info("scheduler started (every %.1fs)", settings.scheduler_interval_s)
     failures = 0
     next_purge = 0.0
@@ -57,8 +54,11 @@ async def run_scheduler(database: Database, settings: Settings, stop: asyncio.Ev
         try:
             leased = await tick(database, settings)
             if time.monotonic() >= next_purge:
-                next_purge = time.monotonic() + PURGE_EVERY_S
-                if purged := await purge(database):
+                # One batch per tick, so a long purge never holds up leasing; the next
+                # tick goes on while batches still find something.
+                purged = await purge(database)
+                next_purge = time.monotonic() + (0 if purged else PURGE_EVERY_S)
+                if purged:
                     log.info("retention: %d expired messages purged", purged)
             failures = 0
         except Exception as exc:

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
-    ColumnElement,
     Select,
     Table,
     Update,
@@ -22,22 +21,22 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.db.lists import any_of, one_of
+from app.db.lists import Member, any_of, one_of
 from app.db.models import Delivery, Endpoint, Message, Project, Tenant
 
 _DELIVERIES = cast(Table, Delivery.__table__)
 
 
-def _take(ids_match: ColumnElement[bool], tokens_match: ColumnElement[bool]) -> Update:
-    """Lease (``b_token`` until ``b_until``) each listed delivery that is due and still
-    under one of its jobs' tokens, or whose lease lapsed."""
+def _take(member: Member) -> Update:
+    """Lease (``b_token`` until ``b_until``) each delivery of ``b_ids`` that is due and
+    still under one of its jobs' ``b_tokens``, or whose lease lapsed."""
     return (
         update(_DELIVERIES)
         .where(
-            ids_match,
+            member(_DELIVERIES.c.id, "b_ids"),
             _DELIVERIES.c.next_attempt_at <= bindparam("b_now"),
             or_(
-                tokens_match,
+                member(_DELIVERIES.c.lease_token, "b_tokens"),
                 _DELIVERIES.c.lease_until.is_(None),
                 _DELIVERIES.c.lease_until < bindparam("b_now"),
             ),
@@ -60,16 +59,12 @@ def _with_context(delivery: Any) -> Select[Any]:
 _CLAIM_POSTGRESQL = _with_context(
     aliased(
         Delivery,
-        _take(any_of(_DELIVERIES.c.id, "b_ids"), any_of(_DELIVERIES.c.lease_token, "b_tokens"))
-        .returning(*_DELIVERIES.c)
-        .cte("claimed"),
+        _take(any_of).returning(*_DELIVERIES.c).cte("claimed"),
         name="Delivery",
     )
 )
 # SQLite has no data-modifying CTEs: the UPDATE, then the join.
-_TAKE_SQLITE = _take(
-    one_of(_DELIVERIES.c.id, "b_ids"), one_of(_DELIVERIES.c.lease_token, "b_tokens")
-).returning(_DELIVERIES.c.id)
+_TAKE_SQLITE = _take(one_of).returning(_DELIVERIES.c.id)
 _LOAD_SQLITE = _with_context(Delivery).where(one_of(Delivery.id, "b_ids"))
 
 

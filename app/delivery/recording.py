@@ -108,13 +108,14 @@ async def record_attempts(
             outcomes.events.append(attempt_event("message.attempt.exhausted", item, attempt_row))
         elif not result.ok and attempts_made == project.failing_after_attempts:
             outcomes.events.append(attempt_event("message.attempt.failing", item, attempt_row))
-    await session.execute(insert(Attempt), attempt_rows)
+    await session.execute(_INSERT_ATTEMPTS, attempt_rows)
     await session.execute(_RECORD_ATTEMPT, delivery_rows)
     await _update_endpoint_health(session, settings, sent, now, outcomes)
     return outcomes
 
 
 _DELIVERIES = cast(Table, Delivery.__table__)
+_INSERT_ATTEMPTS = insert(cast(Table, Attempt.__table__))
 
 
 def _if_still_leased(then: object, otherwise: ColumnElement[Any]) -> Case[Any]:
