@@ -196,6 +196,18 @@ async def test_loopback_receiver_is_reached_when_allowed(receiver: Receiver) -> 
     assert len(receiver.requests) == 1
 
 
+async def test_a_passed_destination_check_does_not_open_the_url_to_another_policy(
+    receiver: Receiver,
+) -> None:
+    # Given a URL reached under a policy that allows loopback (its check is now cached)
+    url = receiver.url("/cached")
+    assert (await _post(url, policy=LOOPBACK)).ok
+    # Then under the default policy it is refused, every time
+    for _ in range(2):
+        assert (await _post(url, policy=DEFAULT)).error_kind == "blocked"
+    assert len(receiver.requests) == 1
+
+
 @pytest.mark.parametrize(
     "host", ["2130706433", "0x7f000001", "0177.0.0.1", "127.1", "[::ffff:127.0.0.1]", "localhost"]
 )
