@@ -59,12 +59,25 @@ class Database:
         self.url = url
         self.engine: AsyncEngine = create_engine(url, **engine_options)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._autocommit_sessionmaker = async_sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
         self.sender: JobSender = sender or DiscardingSender()
 
+    @property
+    def is_postgresql(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session whose jobs go to this database's sender; rolled back if not committed."""
-        async with self.sessionmaker() as session:
+    async def session(self, *, autocommit: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session whose jobs go to this database's sender; rolled back if not committed.
+
+        ``autocommit``: no transaction, each statement commits on its own (no BEGIN or
+        COMMIT round trips); only for reads and writes made in one statement.
+        ``commit(session)`` still sends the jobs.
+        """
+        maker = self._autocommit_sessionmaker if autocommit else self.sessionmaker
+        async with maker() as session:
             session.info["herald.sender"] = self.sender
             yield session
 

@@ -6,7 +6,7 @@ buffers the attempt jobs; they leave only after the commit. The API gathers conc
 publishes into one such transaction (``app.messages.batcher``).
 """
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
@@ -25,6 +25,7 @@ from app.delivery.jobs import attempt_jobs, new_lease_token
 from app.errors import Conflict, HeraldError, PayloadTooLarge, ValidationFailed, not_found
 from app.event_types.validation import check_payload, validators_for
 from app.ids import new_id
+from app.messages.fan_out import FanOut
 from app.messages.routing import wants
 from app.messages.schemas import MessageIn
 from app.pagination import Page, PageRequest, paginate
@@ -104,13 +105,23 @@ async def publish_many(
     """Store and fan out many messages with a fixed number of queries, whatever their
     count (plus two for each duplicate); each request gets its own outcome (an unknown
     tenant or an invalid payload fails that request alone)."""
+    outcomes = await draft_many(session, requests)
+    stored = iter(await store(session, settings, [o for o in outcomes if isinstance(o, Draft)]))
+    return [next(stored) if isinstance(o, Draft) else o for o in outcomes]
+
+
+async def draft_many(
+    session: AsyncSession, requests: Sequence[PublishRequest]
+) -> list[Draft | HeraldError]:
+    """Each request's ``Draft`` (its tenant found with the tenant's endpoints, its payload
+    valid), or the error that refuses it; two queries, whatever the count."""
     tenants = await find_tenants_with_endpoints(
         session, {(r.project_id, r.tenant_key) for r in requests}
     )
     validators = await validators_for(
         session, {(r.project_id, r.data.event_type) for r in requests}
     )
-    outcomes: list[Published | HeraldError | Draft] = []
+    outcomes: list[Draft | HeraldError] = []
     for request in requests:
         found = tenants.get((request.project_id, request.tenant_key))
         if found is None:
@@ -138,8 +149,7 @@ async def publish_many(
                 endpoints=endpoints,
             )
         )
-    stored = iter(await store(session, settings, [o for o in outcomes if isinstance(o, Draft)]))
-    return [next(stored) if isinstance(o, Draft) else o for o in outcomes]
+    return outcomes
 
 
 async def publish_payload(session: AsyncSession, settings: Settings, draft: Draft) -> Published:
@@ -161,7 +171,7 @@ async def store(
     if not drafts:
         return []
     now = utcnow()
-    messages = [_new_message(draft, now) for draft in drafts]
+    messages = [new_message(draft, now) for draft in drafts]
     inserted = await _insert_new(session, messages)
     outcomes: list[Published | HeraldError] = [
         Published(message, created=True)
@@ -182,6 +192,19 @@ async def store(
             if draft.only_endpoint is None and draft.endpoints is None
         },
     )
+    fan_out = FanOut.of(settings, targets_of(fresh, endpoints), now)
+    if fan_out.rows:
+        await session.execute(_INSERT_DELIVERIES, fan_out.rows)
+    for job in fan_out.jobs():
+        enqueue_after_commit(session, job)
+    return outcomes
+
+
+def targets_of(
+    fresh: Iterable[tuple[Draft, Message]], endpoints_by_tenant: Mapping[str, Sequence[Endpoint]]
+) -> list[tuple[Message, Endpoint]]:
+    """Every (message, endpoint) to deliver: the draft's one endpoint, or those of its
+    tenant (``draft.endpoints``, else from ``endpoints_by_tenant``) that want it."""
     targets: list[tuple[Message, Endpoint]] = []
     for draft, message in fresh:
         if draft.only_endpoint is not None:
@@ -189,17 +212,16 @@ async def store(
             continue
         candidates = draft.endpoints
         if candidates is None:
-            candidates = endpoints.get(message.tenant_id, [])
+            candidates = endpoints_by_tenant.get(message.tenant_id, [])
         targets.extend(
             (message, endpoint)
             for endpoint in candidates
             if wants(endpoint, message.event_type, message.channels)
         )
-    await _fan_out(session, settings, targets, now)
-    return outcomes
+    return targets
 
 
-def _new_message(draft: Draft, now: datetime) -> Message:
+def new_message(draft: Draft, now: datetime) -> Message:
     return Message(
         id=new_id("msg"),
         project_id=draft.tenant.project_id,
@@ -282,43 +304,6 @@ async def _endpoints_of(
     ):
         by_tenant.setdefault(endpoint.tenant_id, []).append(endpoint)
     return by_tenant
-
-
-async def _fan_out(
-    session: AsyncSession,
-    settings: Settings,
-    targets: Sequence[tuple[Message, Endpoint]],
-    now: datetime,
-) -> None:
-    """One delivery per (message, endpoint), due now; jobs for the live ones leave after
-    commit."""
-    if not targets:
-        return
-    token = new_lease_token()
-    lease_until = now + timedelta(seconds=settings.requeue_after_s)
-    rows = [
-        {
-            "id": new_id("dlv"),
-            "project_id": message.project_id,
-            "tenant_id": message.tenant_id,
-            "message_id": message.id,
-            "endpoint_id": endpoint.id,
-            "status": "pending",
-            "attempt_count": 0,
-            "next_attempt_at": now,
-            "next_trigger": "scheduled",
-            # A paused endpoint's delivery is held: due, but no job until it resumes.
-            "lease_token": None if endpoint.paused else token,
-            "lease_until": None if endpoint.paused else lease_until,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for message, endpoint in targets
-    ]
-    await session.execute(_INSERT_DELIVERIES, rows)
-    active = [str(row["id"]) for row in rows if row["lease_token"] is not None]
-    for job in attempt_jobs(token, active):
-        enqueue_after_commit(session, job)
 
 
 def _tenant_messages(project_id: str, tenant_id: str) -> Select[Message]:

@@ -1,15 +1,31 @@
-"""Publishing and reading messages through the API (no worker: jobs are discarded)."""
+"""Publishing and reading messages through the API, on SQLite and on PostgreSQL (which
+publishes in one write, app.messages.one_write). No worker: jobs are only recorded."""
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, select, update
 
 from app.config import Settings
+from app.db.base import utcnow
 from app.db.models import Delivery, Message
 from app.db.session import Database
+from app.messages.service import DEDUPE_WINDOW
 from tests.conftest import make_project
+from tests.queue import RecordingSender
+
+
+@pytest.fixture
+def database_url(sqlite_or_postgresql_url: str) -> str:
+    return sqlite_or_postgresql_url
+
+
+@pytest.fixture
+def job_sender() -> RecordingSender:
+    return RecordingSender()
 
 
 async def setup_tenant(api: httpx.AsyncClient, uid: str = "acme", endpoints: int = 1) -> None:
@@ -61,6 +77,66 @@ async def test_concurrent_duplicates_make_one_message(
     assert len({r.json()["id"] for r in replies}) == 1
     assert await count(database, Message) == 1
     assert await count(database, Delivery) == 1
+
+
+async def test_jobs_carry_each_new_delivery_under_its_lease_and_hold_a_paused_endpoints(
+    api: httpx.AsyncClient, database: Database, job_sender: RecordingSender
+) -> None:
+    # Given a tenant with two endpoints, the second paused
+    await setup_tenant(api, endpoints=2)
+    endpoints = (await api.get("/api/v1/tenants/acme/endpoints")).json()["data"]
+    paused = endpoints[1]["id"]
+    await api.patch(f"/api/v1/tenants/acme/endpoints/{paused}", json={"paused": True})
+    # When a message is published, then published again with the same event id
+    first = await api.post("/api/v1/tenants/acme/messages", json=body(event_id="e1"))
+    again = await api.post("/api/v1/tenants/acme/messages", json=body(event_id="e1"))
+    assert (first.status_code, again.status_code) == (202, 200)
+    # Then the live endpoint's delivery was queued under the lease it holds, once
+    async with database.session() as session:
+        rows = {d.endpoint_id: d for d in await session.scalars(select(Delivery))}
+    live = rows[endpoints[0]["id"]]
+    assert live.lease_token is not None and live.lease_until is not None
+    assert job_sender.leases() == {live.id: live.lease_token}
+    # And the paused endpoint's delivery is due but held: no lease, no job
+    assert rows[paused].next_attempt_at is not None and rows[paused].lease_token is None
+
+
+async def test_an_event_id_past_the_dedupe_window_makes_a_new_message(
+    api: httpx.AsyncClient, database: Database
+) -> None:
+    # Given a message published with an event id before the dedupe window
+    await setup_tenant(api)
+    old = (await api.post("/api/v1/tenants/acme/messages", json=body(event_id="e"))).json()
+    async with database.session() as session:
+        await session.execute(
+            update(Message).values(created_at=utcnow() - DEDUPE_WINDOW - timedelta(hours=1))
+        )
+        await session.commit()
+    # When the same event id is published again
+    reply = await api.post("/api/v1/tenants/acme/messages", json=body(event_id="e"))
+    # Then it is a new message with its own delivery, and holds the key now
+    assert reply.status_code == 202, reply.text
+    assert reply.json()["id"] != old["id"]
+    assert await count(database, Delivery) == 2
+    duplicate = await api.post("/api/v1/tenants/acme/messages", json=body(event_id="e"))
+    assert (duplicate.status_code, duplicate.json()["id"]) == (200, reply.json()["id"])
+
+
+async def test_channels_and_headers_are_stored_as_given(api: httpx.AsyncClient) -> None:
+    await setup_tenant(api)
+    plain = (await api.post("/api/v1/tenants/acme/messages", json=body())).json()
+    tagged = (
+        await api.post(
+            "/api/v1/tenants/acme/messages",
+            json=body(channels=["eu", "vip"], headers={"x-trace": "t1"}),
+        )
+    ).json()
+    for sent, channels, headers in (
+        (plain, None, None),
+        (tagged, ["eu", "vip"], {"x-trace": "t1"}),
+    ):
+        detail = (await api.get(f"/api/v1/tenants/acme/messages/{sent['id']}")).json()
+        assert (detail["channels"], detail["headers"]) == (channels, headers)
 
 
 async def test_idempotency_key_dedupes_like_event_id(api: httpx.AsyncClient) -> None:

@@ -2,15 +2,15 @@
 LOCKED), and a lease held by a worker killed mid-attempt is reclaimed."""
 
 import asyncio
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from app.config import Settings
 from app.db.base import utcnow
-from app.db.session import Database, Job, commit
+from app.db.session import Database, commit
 from app.delivery.due import lease_due_deliveries
+from tests.queue import RecordingSender
 from tests.receivers import Hang, Receiver, Reply
 from tests.services import PostgresServer, RedisServer
 from tests.stack import HeraldStack
@@ -20,19 +20,6 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 SCHEDULERS = 6
 BATCH = 40
-
-
-class RecordingSender:
-    """A JobSender that keeps what it was given."""
-
-    def __init__(self) -> None:
-        self.jobs: list[Job] = []
-
-    async def send(self, jobs: Sequence[Job]) -> None:
-        self.jobs.extend(jobs)
-
-    async def ping(self) -> None:
-        return None
 
 
 async def lease_until_dry(database: Database, settings: Settings) -> list[str]:
