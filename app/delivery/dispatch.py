@@ -132,7 +132,10 @@ async def _claim_batch(ctx: DeliveryContext, jobs: list[Mapping[str, str]]) -> l
         for delivery_id in job:
             owner.setdefault(delivery_id, index)
     tokens = {token for job in jobs for token in job.values()}
-    async with ctx.database.session() as session:
+    # On PostgreSQL the lease is taken by one statement, atomic on its own, and what may
+    # follow (releasing held deliveries, taking a probe, reading keys) needs no
+    # transaction with it: autocommit saves the BEGIN and COMMIT round trips.
+    async with ctx.database.session(autocommit=ctx.database.is_postgresql) as session:
         claim = await claim_deliveries(session, ctx, list(owner), tokens)
         await commit(session)
     parts = [Claim(claim.lease_token, [], {}) for _ in jobs]
