@@ -1,18 +1,22 @@
 """Retention (app.retention): messages past their project's retention go, with their
 deliveries and attempts, unless a delivery is still due; on SQLite and on PostgreSQL."""
 
+import asyncio
+import functools
 from datetime import datetime, timedelta
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
+from app.config import Settings
 from app.db.base import utcnow
 from app.db.models import Attempt, Delivery, Message
 from app.db.session import Database, commit
 from app.ids import new_id
 from app.retention import purge_expired
 from tests.conftest import ProjectKey
+from workers import scheduler
 from workers.scheduler import purge
 
 
@@ -131,3 +135,57 @@ async def test_the_purge_goes_in_batches(
             deleted.append(await purge_expired(session, now, batch=2))
             await commit(session)
     assert deleted == [2, 2, 1, 0]
+
+
+async def test_the_scheduler_purges_a_batch_per_tick_then_waits(
+    api: httpx.AsyncClient,
+    database: Database,
+    project: ProjectKey,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given five expired messages, and purges of two at a time
+    await api.patch("/api/v1/project", json={"retention_days": 1})
+    tenant = (await api.post("/api/v1/tenants", json={"uid": "acme", "name": "A"})).json()
+    endpoint = (
+        await api.post("/api/v1/tenants/acme/endpoints", json={"url": "http://127.0.0.1:9/"})
+    ).json()
+    for _ in range(5):
+        await old_message(database, project, tenant["id"], endpoint["id"], age=timedelta(days=2))
+    monkeypatch.setattr(scheduler, "purge_expired", functools.partial(purge_expired, batch=2))
+    events: list[str] = []
+
+    async def traced_tick(database: Database, settings: Settings) -> int:
+        events.append("tick")
+        return await real_tick(database, settings)
+
+    async def traced_purge(database: Database) -> int:
+        purged = await real_purge(database)
+        events.append(f"purge {purged}")
+        return purged
+
+    real_tick, real_purge = scheduler.tick, scheduler.purge
+    monkeypatch.setattr(scheduler, "tick", traced_tick)
+    monkeypatch.setattr(scheduler, "purge", traced_purge)
+    # When the scheduler runs for a dozen ticks
+    stop = asyncio.Event()
+    running = asyncio.create_task(scheduler.run_scheduler(database, settings, stop))
+    for _ in range(200):
+        if events.count("tick") >= 12:
+            break
+        await asyncio.sleep(settings.scheduler_interval_s / 2)
+    stop.set()
+    await asyncio.wait_for(running, timeout=10)
+    # Then each tick leased first and purged one batch, until a batch found nothing;
+    # the next purge waits for PURGE_EVERY_S, while ticks go on
+    assert events[:8] == [
+        "tick",
+        "purge 2",
+        "tick",
+        "purge 2",
+        "tick",
+        "purge 1",
+        "tick",
+        "purge 0",
+    ]
+    assert set(events[8:]) == {"tick"} and len(events[8:]) >= 4
