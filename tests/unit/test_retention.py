@@ -82,6 +82,16 @@ async def old_message(
     return message_id
 
 
+async def retaining(api: httpx.AsyncClient, days: int) -> tuple[str, str]:
+    """Set the project's retention; (tenant id, endpoint id) of a new tenant's endpoint."""
+    assert (await api.patch("/api/v1/project", json={"retention_days": days})).status_code == 200
+    tenant = (await api.post("/api/v1/tenants", json={"uid": "acme", "name": "A"})).json()
+    endpoint = (
+        await api.post("/api/v1/tenants/acme/endpoints", json={"url": "http://127.0.0.1:9/"})
+    ).json()
+    return tenant["id"], endpoint["id"]
+
+
 async def rows_of(database: Database, message_ids: list[str]) -> dict[str, int]:
     async with database.session() as session:
         counts = {}
@@ -98,12 +108,7 @@ async def test_only_settled_messages_past_retention_are_purged(
 ) -> None:
     # Given a project keeping messages 3 days, and messages of 10 days, 2 days, and
     # 10 days whose delivery is still due (a retry pending)
-    assert (await api.patch("/api/v1/project", json={"retention_days": 3})).status_code == 200
-    tenant = (await api.post("/api/v1/tenants", json={"uid": "acme", "name": "A"})).json()
-    endpoint = (
-        await api.post("/api/v1/tenants/acme/endpoints", json={"url": "http://127.0.0.1:9/"})
-    ).json()
-    ids = (tenant["id"], endpoint["id"])
+    ids = await retaining(api, days=3)
     expired = await old_message(database, project, *ids, age=timedelta(days=10))
     recent = await old_message(database, project, *ids, age=timedelta(days=2))
     due = await old_message(database, project, *ids, age=timedelta(days=10), still_due=True)
@@ -121,13 +126,9 @@ async def test_only_settled_messages_past_retention_are_purged(
 async def test_the_purge_goes_in_batches(
     api: httpx.AsyncClient, database: Database, project: ProjectKey
 ) -> None:
-    await api.patch("/api/v1/project", json={"retention_days": 1})
-    tenant = (await api.post("/api/v1/tenants", json={"uid": "acme", "name": "A"})).json()
-    endpoint = (
-        await api.post("/api/v1/tenants/acme/endpoints", json={"url": "http://127.0.0.1:9/"})
-    ).json()
+    ids = await retaining(api, days=1)
     for _ in range(5):
-        await old_message(database, project, tenant["id"], endpoint["id"], age=timedelta(days=2))
+        await old_message(database, project, *ids, age=timedelta(days=2))
     now: datetime = utcnow()
     deleted = []
     for _ in range(4):
@@ -145,13 +146,9 @@ async def test_the_scheduler_purges_a_batch_per_tick_then_waits(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Given five expired messages, and purges of two at a time
-    await api.patch("/api/v1/project", json={"retention_days": 1})
-    tenant = (await api.post("/api/v1/tenants", json={"uid": "acme", "name": "A"})).json()
-    endpoint = (
-        await api.post("/api/v1/tenants/acme/endpoints", json={"url": "http://127.0.0.1:9/"})
-    ).json()
+    ids = await retaining(api, days=1)
     for _ in range(5):
-        await old_message(database, project, tenant["id"], endpoint["id"], age=timedelta(days=2))
+        await old_message(database, project, *ids, age=timedelta(days=2))
     monkeypatch.setattr(scheduler, "purge_expired", functools.partial(purge_expired, batch=2))
     events: list[str] = []
 
