@@ -33,9 +33,20 @@ def print_table(results: dict[str, Any]) -> None:
     bare = results["bare_route"]["per_s"]
     r = results["ratios"]
     f1, f10, lat = results["fanout_1"], results["fanout_10"], results["latency"]
+    setup = results["setup"]
     rows = [
-        ("raw aiohttp → receiver (64 concurrent)", f"{raw:,.0f} req/s", "baseline", ""),
-        ("bare Litestar route", f"{bare:,.0f} req/s", "baseline", ""),
+        (
+            f"raw aiohttp → receiver ({setup['raw_concurrency']} concurrent)",
+            f"{raw:,.0f} req/s",
+            "baseline",
+            "",
+        ),
+        (
+            f"bare Litestar route ({setup['publish_concurrency']} concurrent)",
+            f"{bare:,.0f} req/s",
+            "baseline",
+            "",
+        ),
         (
             "publish (workers delivering)",
             f"{f1['publish']['per_s']:,.0f} req/s",
