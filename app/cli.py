@@ -203,6 +203,7 @@ def run_worker(settings: Settings, args: argparse.Namespace) -> int:
 
 def run_scheduler_process(settings: Settings, args: argparse.Namespace) -> int:
     from app.db.session import Database
+    from app.eventloop import install_uvloop
     from workers.queue import sender_for
     from workers.scheduler import run_scheduler
 
@@ -219,6 +220,7 @@ def run_scheduler_process(settings: Settings, args: argparse.Namespace) -> int:
         finally:
             await database.dispose()
 
+    install_uvloop()
     asyncio.run(serve())
     return 0
 

@@ -22,6 +22,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import cast
 
+from app.eventloop import install_uvloop
+
 MAX_HEAD_BYTES = 65_536
 OK = b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n"
 BAD = b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
@@ -142,12 +144,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(serve(args.port))
-    else:
-        uvloop.run(serve(args.port))
+    install_uvloop()
+    asyncio.run(serve(args.port))
 
 
 if __name__ == "__main__":

@@ -6,9 +6,12 @@ This is a process boundary, so it reads the environment here, once.
 import os
 
 from app.config import load_settings
+from app.eventloop import install_uvloop
 from app.logs import configure_logging
 from workers.stack import build_worker_stack
 
 _settings = load_settings(os.environ)
 configure_logging(_settings.log_level)
+# Before Dramatiq's AsyncIO middleware creates the delivery loop, at worker boot.
+install_uvloop()
 broker = build_worker_stack(_settings).broker

@@ -1,0 +1,60 @@
+"""Workers and schedulers run their event loops on uvloop, as uvicorn runs the API's.
+
+Each check runs in a fresh interpreter: the event loop policy is process-wide.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+# Production settings that need no server: nothing here connects.
+ENV = {
+    "HERALD_DATABASE_URL": "postgresql+asyncpg://herald@127.0.0.1:9/herald",
+    "HERALD_REDIS_URL": "redis://127.0.0.1:9/0",
+    "HERALD_SECRET_KEY": "event-loop-test-key",
+}
+
+
+def loop_module_in_fresh_process(code: str) -> str:
+    reply = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        env={**os.environ, **ENV},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return reply.stdout.strip().splitlines()[-1]
+
+
+def test_a_worker_process_delivers_on_uvloop() -> None:
+    # Given a worker process, once Dramatiq imported its entry point
+    # When the AsyncIO middleware makes the delivery loop, at worker boot
+    module = loop_module_in_fresh_process(
+        """
+        import logging
+        import workers.entrypoint
+        from dramatiq.asyncio import EventLoopThread
+        print(type(EventLoopThread(logging.getLogger()).loop).__module__)
+        """
+    )
+    # Then that loop is uvloop's
+    assert module == "uvloop"
+
+
+def test_the_scheduler_runs_on_uvloop() -> None:
+    module = loop_module_in_fresh_process(
+        """
+        import asyncio
+        import workers.scheduler
+        from app.cli import main
+
+        async def report_the_loop(database, settings, stop):
+            print(type(asyncio.get_running_loop()).__module__)
+
+        workers.scheduler.run_scheduler = report_the_loop
+        main(["scheduler"])
+        """
+    )
+    assert module == "uvloop"
