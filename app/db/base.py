@@ -1,8 +1,10 @@
 """The declarative base and the column types every model shares."""
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import JSON, DateTime, Dialect, MetaData
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase
@@ -17,6 +19,24 @@ NAMING_CONVENTION = {
 }
 
 JSONValue = JSON().with_variant(JSONB(), "postgresql")
+
+
+def json_text(value: object) -> str:
+    """A JSON column's value as stored (the engine's ``json_serializer``)."""
+    return msgspec.json.encode(value).decode()
+
+
+def from_json_text(text: str | bytes) -> Any:
+    """A JSON column's value as loaded (the engine's ``json_deserializer``).
+
+    msgspec decodes ~9× faster than ``json.loads``, and a worker's claim decodes several
+    JSON columns per delivery. ``json.loads`` takes what msgspec refuses: numbers beyond
+    a float, which PostgreSQL's jsonb keeps.
+    """
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return json.loads(text)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

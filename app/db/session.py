@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from app.db.base import from_json_text, json_text
+
 log = logging.getLogger(__name__)
 
 _JOBS_KEY = "herald.jobs"
@@ -87,6 +89,8 @@ class Database:
 
 def create_engine(url: str, **options: Any) -> AsyncEngine:
     """An async engine; on SQLite, WAL, foreign keys and write-intent transactions."""
+    options.setdefault("json_serializer", json_text)
+    options.setdefault("json_deserializer", from_json_text)
     if not url.startswith("sqlite"):
         options.setdefault("pool_size", 10)
         options.setdefault("max_overflow", 20)

@@ -13,12 +13,11 @@ an ordinary transaction, which returns the live duplicate or frees an expired ke
 
 from collections.abc import Iterator, Sequence
 
-import msgspec
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.db.base import utcnow
+from app.db.base import json_text, utcnow
 from app.db.session import Database, commit, enqueue_after_commit
 from app.errors import HeraldError
 from app.messages.fan_out import FanOut
@@ -110,8 +109,9 @@ async def _store_in_one_statement(
                     "event_ids": [m.event_id for m in messages],
                     "dedupe_keys": [m.dedupe_key for m in messages],
                     "payloads": [m.payload for m in messages],
-                    "channels": [_json(m.channels) for m in messages],
-                    "headers": [_json(m.headers) for m in messages],
+                    # As the ORM stores them, None included (as JSON null).
+                    "channels": [json_text(m.channels) for m in messages],
+                    "headers": [json_text(m.headers) for m in messages],
                     "delivery_ids": [row["id"] for row in fan_out.rows],
                     "delivery_messages": [row["message_id"] for row in fan_out.rows],
                     "delivery_endpoints": [row["endpoint_id"] for row in fan_out.rows],
@@ -124,8 +124,3 @@ async def _store_in_one_statement(
     for job in fan_out.jobs(inserted):
         enqueue_after_commit(session, job)
     return [Published(m, created=True) if m.id in inserted else None for m in messages]
-
-
-def _json(value: object) -> str:
-    # What the ORM's JSON type stores, None included (as JSON null).
-    return msgspec.json.encode(value).decode()
