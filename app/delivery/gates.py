@@ -36,6 +36,11 @@ class InFlight:
         """Take a slot within ``timeout_s``; False (nothing held) when none came free."""
         slot = self._slots.setdefault(endpoint_id, asyncio.Semaphore(self.cap))
         self._users[endpoint_id] += 1
+        if not slot.locked():
+            # A free slot and nobody queued for it: take it without wait_for's task and
+            # timer, the common case, once per delivery.
+            await slot.acquire()
+            return True
         try:
             await asyncio.wait_for(slot.acquire(), timeout_s)
         except TimeoutError:

@@ -41,3 +41,14 @@ async def test_in_flight_caps_per_endpoint_and_waits_boundedly() -> None:
     for endpoint in ("a", "a", "b"):
         gate.release(endpoint)
     assert gate._slots == {}  # idle endpoints are forgotten
+
+
+async def test_a_free_slot_is_taken_at_once_even_with_no_time_to_wait() -> None:
+    # Given an endpoint with a free slot
+    gate = InFlight(cap=1)
+    # When a delivery asks with no time at all to wait, it gets the slot
+    assert await gate.acquire("a", 0)
+    # And the next one, with the slot taken, does not
+    assert not await gate.acquire("a", 0)
+    gate.release("a")
+    assert gate._slots == {}
