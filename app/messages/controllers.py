@@ -13,7 +13,7 @@ from app.messages.schemas import DeliveryOut, MessageDetailOut, MessageIn, Messa
 from app.pagination import ListOut, PageRequest, list_out
 
 
-def message_out(message: Message) -> MessageOut:
+def message_out(message: Message | service.NewMessage) -> MessageOut:
     return MessageOut(
         id=message.id,
         tenant_id=message.tenant_id,

@@ -3,12 +3,16 @@
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from app.config import Settings
 from app.db.models import Endpoint, Message
 from app.db.session import Job
 from app.delivery.jobs import attempt_jobs, new_lease_token
 from app.ids import new_id
+
+if TYPE_CHECKING:
+    from app.messages.service import NewMessage
 
 
 @dataclass(frozen=True)
@@ -22,7 +26,10 @@ class FanOut:
 
     @classmethod
     def of(
-        cls, settings: Settings, targets: Sequence[tuple[Message, Endpoint]], now: datetime
+        cls,
+        settings: Settings,
+        targets: Sequence[tuple["Message | NewMessage", Endpoint]],
+        now: datetime,
     ) -> "FanOut":
         token = new_lease_token()
         lease_until = now + timedelta(seconds=settings.requeue_after_s)

@@ -18,7 +18,7 @@ from app.errors import Conflict
 from app.event_types.examples import example_payload
 from app.event_types.service import get_event_type
 from app.event_types.validation import validate_payload
-from app.messages.service import Draft, publish_payload
+from app.messages.service import Draft, NewMessage, publish_payload
 from app.tenants.service import get_tenant
 
 TEST_EVENT_TYPE = "herald.test"
@@ -35,7 +35,7 @@ async def send_test_event(
     tenant_key: str,
     endpoint_id: str,
     event_type: str | None,
-) -> Message:
+) -> Message | NewMessage:
     """Publish a sample event to the endpoint only; 404 for an unknown endpoint or event
     type, 409 when the endpoint is disabled, 422 when the example fails the schema."""
     tenant = await get_tenant(session, project_id, tenant_key)
