@@ -19,8 +19,9 @@ from app.db.models import Attempt, Delivery
 from app.db.session import Database
 from app.ids import id_floor
 
-# An attempt's id carries the time it began; it is written once the request is over (at
-# most the request timeout, plus a batch). Anything older than this is taken as written.
+# An attempt's id carries the time it began, or a minute before it was written if it
+# began earlier still (app.delivery.recording.MAX_ID_BACKDATING). Anything dated before
+# this is taken as written.
 SETTLED_AFTER = timedelta(minutes=5)
 
 

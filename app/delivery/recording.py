@@ -157,14 +157,23 @@ _GIVE_BACK = (
 )
 
 
+# How far before its recording an attempt's id may be dated. /metrics counts attempts by
+# id and takes those dated ``app.metrics.SETTLED_AFTER`` ago as all written, so an id
+# must never be dated further back than that when its row appears.
+MAX_ID_BACKDATING = timedelta(minutes=1)
+
+
 def _attempt_row(
     item: "ClaimedDelivery", result: AttemptResult, now: datetime
 ) -> dict[str, object]:
-    # Stamped when the attempt began, so the log orders attempts as they were made even
-    # when a later one (a resend) is recorded first.
+    # The id is dated when the attempt began, so the log orders attempts as they were
+    # made even when a later one (a resend) is recorded first; but no earlier than
+    # MAX_ID_BACKDATING before now, which only an attempt frozen mid-way (a stopped
+    # worker) reaches. ``created_at`` keeps the true start either way.
     started_at = result.started_at or now
+    dated = max(started_at, now - MAX_ID_BACKDATING)
     return {
-        "id": new_id("atm", now_ms=int(started_at.timestamp() * 1000)),
+        "id": new_id("atm", now_ms=int(dated.timestamp() * 1000)),
         "project_id": item.delivery.project_id,
         "tenant_id": item.delivery.tenant_id,
         "delivery_id": item.delivery.id,

@@ -2,6 +2,7 @@
 on SQLite and on PostgreSQL."""
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -15,6 +16,7 @@ from app.db.session import Database, commit
 from app.delivery.client import AttemptResult
 from app.delivery.dispatch import ClaimedDelivery
 from app.delivery.recording import record_attempts, record_deferrals
+from app.metrics import AttemptTotals
 
 
 @pytest.fixture
@@ -155,3 +157,29 @@ async def test_a_deferral_gives_back_only_a_delivery_still_under_its_lease(
     delivery = await _delivery(database)
     assert (delivery.lease_token, delivery.next_attempt_at) == (None, later)
     assert delivery.attempt_count == 0
+
+
+async def test_an_attempt_written_long_after_it_began_still_reaches_the_metrics(
+    api: httpx.AsyncClient, settings: Settings, database: Database
+) -> None:
+    # Given an api process that has already read its attempt totals
+    item, token = await _one_claimed_delivery(api, database)
+    totals = AttemptTotals()
+    async with database.session() as session:
+        assert dict(await totals.read(session, utcnow())) == {}
+    # When an attempt that began ten minutes ago is recorded (its worker froze mid-way)
+    began = utcnow() - timedelta(minutes=10)
+    async with database.session() as session:
+        await record_attempts(
+            session,
+            settings,
+            [(item, replace(FAILED, started_at=began))],
+            random.Random(1),
+            {item.delivery.id: token},
+        )
+        await commit(session)
+    # Then the next read counts it, and the log still says when it began
+    async with database.session() as session:
+        assert dict(await totals.read(session, utcnow())) == {"failed": 1}
+        attempt = await session.scalar(select(Attempt))
+    assert attempt is not None and attempt.created_at == began
