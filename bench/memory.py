@@ -65,8 +65,11 @@ class Series:
     def summary(self) -> dict[str, float]:
         if not self.samples:
             return {}
+        # Halfway too: growth that stops (caches filling) shows as half ≈ end, a leak
+        # as end - half ≈ half - start.
         return {
             "start_mib": round(self.samples[0] / MIB, 1),
+            "half_mib": round(self.samples[len(self.samples) // 2] / MIB, 1),
             "peak_mib": round(max(self.samples) / MIB, 1),
             "end_mib": round(self.samples[-1] / MIB, 1),
             "samples": len(self.samples),

@@ -108,11 +108,10 @@ def print_table(results: dict[str, Any]) -> None:
 def _print_memory(memory: dict[str, dict[str, dict[str, float]]]) -> None:
     """Every non-PostgreSQL process, then each process tree's total (PostgreSQL's backends
     are many and alike: their tree total says enough)."""
-    print("\nRSS during the backlog drain, MiB        start    peak     end")
+    print("\nRSS during the backlog drain, MiB        start    half    peak     end")
     rows = [(label, mem) for label, mem in memory["processes"].items() if "postgres" not in label]
     rows += [(f"total: {name}", mem) for name, mem in memory["trees"].items()]
     for label, mem in rows:
         if mem:
-            print(
-                f"  {label[:56]:<56} {mem['start_mib']:>7} {mem['peak_mib']:>7} {mem['end_mib']:>7}"
-            )
+            columns = (mem[k] for k in ("start_mib", "half_mib", "peak_mib", "end_mib"))
+            print(f"  {label[:56]:<56} " + " ".join(f"{value:>7}" for value in columns))
