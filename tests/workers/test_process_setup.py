@@ -1,12 +1,16 @@
-"""Workers and schedulers run their event loops on uvloop, as uvicorn runs the API's.
+"""How worker and scheduler processes set themselves up: event loops on uvloop, as
+uvicorn runs the API's, and a worker's malloc arenas capped (workers/malloc.py).
 
-Each check runs in a fresh interpreter: the event loop policy is process-wide.
+Each check runs in a fresh interpreter: both settings are process-wide.
 """
 
 import os
+import platform
 import subprocess
 import sys
 import textwrap
+
+import pytest
 
 # Production settings that need no server: nothing here connects.
 ENV = {
@@ -16,7 +20,7 @@ ENV = {
 }
 
 
-def loop_module_in_fresh_process(code: str) -> str:
+def last_line_in_fresh_process(code: str) -> str:
     reply = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
         env={**os.environ, **ENV},
@@ -31,7 +35,7 @@ def loop_module_in_fresh_process(code: str) -> str:
 def test_a_worker_process_delivers_on_uvloop() -> None:
     # Given a worker process, once Dramatiq imported its entry point
     # When the AsyncIO middleware makes the delivery loop, at worker boot
-    module = loop_module_in_fresh_process(
+    module = last_line_in_fresh_process(
         """
         import logging
         import workers.entrypoint
@@ -44,7 +48,7 @@ def test_a_worker_process_delivers_on_uvloop() -> None:
 
 
 def test_the_scheduler_runs_on_uvloop() -> None:
-    module = loop_module_in_fresh_process(
+    module = last_line_in_fresh_process(
         """
         import asyncio
         import workers.scheduler
@@ -58,3 +62,31 @@ def test_the_scheduler_runs_on_uvloop() -> None:
         """
     )
     assert module == "uvloop"
+
+
+def test_a_worker_process_caps_its_malloc_arenas_before_it_starts_threads() -> None:
+    said = last_line_in_fresh_process(
+        """
+        import threading
+        import workers.malloc
+
+        def report():
+            print("capped with", threading.active_count(), "thread")
+            return True
+
+        workers.malloc.limit_malloc_arenas = report
+        import workers.entrypoint
+        """
+    )
+    assert said == "capped with 1 thread"
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="mallopt is glibc's")
+def test_glibc_takes_the_cap() -> None:
+    said = last_line_in_fresh_process(
+        """
+        from workers.malloc import limit_malloc_arenas
+        print(limit_malloc_arenas())
+        """
+    )
+    assert said == "True"
