@@ -37,12 +37,13 @@ class InFlight:
         slot = self._slots.setdefault(endpoint_id, asyncio.Semaphore(self.cap))
         self._users[endpoint_id] += 1
         if not slot.locked():
-            # A free slot and nobody queued for it: take it without wait_for's task and
-            # timer, the common case, once per delivery.
+            # A free slot and nobody queued for it, the common case: no timer to arm.
             await slot.acquire()
             return True
         try:
-            await asyncio.wait_for(slot.acquire(), timeout_s)
+            # A deadline on this task, not wait_for's extra task per waiting delivery.
+            async with asyncio.timeout(timeout_s):
+                await slot.acquire()
         except TimeoutError:
             self._forget(endpoint_id)
             return False
