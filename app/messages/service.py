@@ -37,7 +37,7 @@ DEDUPE_WINDOW = timedelta(hours=24)
 @dataclass(frozen=True, slots=True)
 class NewMessage:
     """A message being stored: its row's columns, without an ORM instance (one is made
-    per publish, and instrumenting it cost more than the insert's share of a batch)."""
+    per publish, and building an instrumented ``Message`` was ~5 % of the api's CPU)."""
 
     id: str
     project_id: str
