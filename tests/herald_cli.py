@@ -6,6 +6,13 @@ import sys
 
 from app.config import Settings
 
+# Production settings that need no server: a command that only starts up connects to none.
+UNREACHED_PRODUCTION_ENV = {
+    "HERALD_DATABASE_URL": "postgresql+asyncpg://herald@127.0.0.1:9/herald",
+    "HERALD_REDIS_URL": "redis://127.0.0.1:9/0",
+    "HERALD_SECRET_KEY": "startup-test-key",
+}
+
 
 async def run_cli(
     settings: Settings, *args: str, stdin: bytes = b"", env: dict[str, str] | None = None

@@ -13,7 +13,7 @@ from workers.stack import build_worker_stack
 
 _settings = load_settings(os.environ)
 configure_logging(_settings.log_level)
-# Before Dramatiq starts this process's threads and its AsyncIO middleware the loop.
+# Before Dramatiq starts this process's threads, and its AsyncIO middleware the loop.
 install_uvloop()
 limit_malloc_arenas()
 broker = build_worker_stack(_settings).broker

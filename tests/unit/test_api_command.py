@@ -6,6 +6,7 @@ import pytest
 import uvicorn
 
 from app.cli import main
+from tests.herald_cli import UNREACHED_PRODUCTION_ENV
 
 
 @pytest.fixture
@@ -13,9 +14,8 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """What ``uvicorn.run`` was asked to serve, without serving it."""
     calls: list[dict[str, Any]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: calls.append(options))
-    monkeypatch.setenv("HERALD_DATABASE_URL", "postgresql+asyncpg://herald@127.0.0.1:9/herald")
-    monkeypatch.setenv("HERALD_REDIS_URL", "redis://127.0.0.1:9/0")
-    monkeypatch.setenv("HERALD_SECRET_KEY", "api-command-test-key")
+    for name, value in UNREACHED_PRODUCTION_ENV.items():
+        monkeypatch.setenv(name, value)
     return calls
 
 
