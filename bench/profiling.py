@@ -2,7 +2,9 @@
 
 py-spy is a dev tool, not a dependency (``pip install py-spy``). Profiles are written as
 collapsed stacks (``--format raw``: one ``frame;frame;… count`` line per stack), which
-grep and flamegraph tools read; sampling is non-blocking, so the run is barely slowed.
+grep and flamegraph tools read, one thread per stack root (``--threads``: filter on the
+thread, since an idle thread blocked in C can be sampled as busy); sampling is
+non-blocking, so the run is barely slowed. Without a directory, a profiler does nothing.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ STOP_TIMEOUT_S = 10.0
 
 
 class Profiler:
-    def __init__(self, directory: Path, stack: BenchStack) -> None:
+    def __init__(self, directory: Path | None, stack: BenchStack) -> None:
         self.directory = directory
         self.stack = stack
         self.binary = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
         self.running: list[subprocess.Popen[bytes]] = []
-        directory.mkdir(parents=True, exist_ok=True)
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
 
     def start_api(self, name: str) -> None:
         assert self.stack.herald is not None and self.stack.herald.api.pid is not None
@@ -45,6 +48,8 @@ class Profiler:
         self._record(name, max(tree, key=lambda pid: rss_bytes(pid) or 0))
 
     def _record(self, name: str, pid: int) -> None:
+        if self.directory is None:
+            return
         command = [
             self.binary,
             "record",
@@ -53,6 +58,7 @@ class Profiler:
             "--format",
             "raw",
             "--nonblocking",
+            "--threads",
             "--duration",
             str(MAX_DURATION_S),
             "-o",

@@ -7,20 +7,23 @@ scheduler, production settings), a fast receiver and a bare Litestar route
 1. raw: an aiohttp client posting the delivered bodies straight to the receiver;
 2. bare: the same client posting publish bodies to a one-route Litestar app served like
    ``herald api``;
-3. fan-out 1: after a warm-up of 500 deliveries (the baselines have one too), publish a
-   fixed batch to a tenant with one endpoint (publish req/s with the workers delivering)
-   and time until the receiver has every delivery (deliveries/s);
-4. fan-out 10: the same with ten endpoints;
-5. latency: publish paced at 200 msg/s; publish→delivered p50/p95/p99 from the
-   ``sent_at`` stamp in each payload to its arrival;
-6. backlog drain: stop the workers, publish ``--backlog`` messages (publish req/s with
-   nothing else running), start the workers, and sample the RSS of every process
-   (/proc) until the receiver has them all: start/peak/end per process.
+3. publish: with the workers stopped, so that publishing runs alone as the bare route
+   did, the same client publishes ``--backlog`` messages to a tenant with one endpoint
+   (publish req/s, the measure compared with the bare route);
+4. backlog drain: start the workers and sample the RSS of every process (/proc) until
+   the receiver has that backlog: start/half/peak/end per process;
+5. fan-out 1: after a warm-up of 500 deliveries, publish a fixed batch to a tenant with
+   one endpoint (publish req/s with the workers delivering on the same cores) and time
+   until the receiver has every delivery (deliveries/s);
+6. fan-out 10: the same with ten endpoints;
+7. latency: publish paced at 200 msg/s; publish→delivered p50/p95/p99 from the
+   ``sent_at`` stamp in each payload to its arrival.
 
+Every throughput phase is timed after a warm-up of 500 requests, as the baselines are.
 It prints a table with the ratios and writes everything to bench/results/latest.json.
 The 100 000-message drain of the issue: ``python -m bench.run --backlog 100000``.
-``--profile DIR`` also records py-spy profiles (collapsed stacks) of the api during
-fan-out-1 publishing and of one worker during its delivery.
+``--profile DIR`` also records py-spy profiles (collapsed stacks) of the api while it
+publishes, alone and in each end-to-end phase, and of one worker while it delivers.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from app.eventloop import install_uvloop
 from bench import load
 from bench.memory import MemorySampler
 from bench.profiling import Profiler
-from bench.report import print_table, ratios
+from bench.report import TARGETS, print_table, ratios
 from bench.stack import WORKER_PROCESSES, WORKER_THREADS, BenchStack
 from bench.watch import Arrived, ReceiverWatch
 from tests.stack import WORKER_READY_LINE
@@ -64,7 +67,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="publish/bare clients")
     parser.add_argument("--latency-rate", type=float, default=200.0, help="messages/s")
     parser.add_argument("--latency-seconds", type=float, default=15.0)
-    parser.add_argument("--backlog", type=int, default=10_000, help="0 skips the drain")
+    parser.add_argument(
+        "--backlog", type=int, default=10_000, help="publish-alone batch, then drained; 0 skips"
+    )
     parser.add_argument("--profile", type=Path, default=None, help="py-spy output directory")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
     return parser.parse_args(argv)
@@ -80,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     with BenchStack(RESULTS / "logs") as stack:
         results = asyncio.run(measure(stack, args))
     results["ratios"] = ratios(results)
+    results["targets"] = TARGETS
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=2) + "\n")
     print_table(results)
@@ -104,8 +110,13 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> dict[str, Any]
                 client, stack.bare_url, load.publish_body, args.bare_requests, args.concurrency
             )
         headers = stack.herald.project.headers
+        backlog_url = publish_url.format("backlog")
         # A fresh client per phase: between phases (a drain, workers stopping) its
         # keep-alive connections would idle past the server's timeout and reset.
+        if args.backlog:
+            await _stop_workers(stack)
+            async with load.new_session(headers) as client:
+                results["backlog"] = await _backlog(stack, watch, client, backlog_url, args)
         async with load.new_session(headers) as client:
             results["fanout_1"] = await _end_to_end(
                 stack, watch, client, publish_url.format("f1"), "f1", args.messages, 1, args
@@ -123,12 +134,6 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> dict[str, Any]
             )
         async with load.new_session(headers) as client:
             results["latency"] = await _latency(watch, client, publish_url.format("lat"), args)
-        if args.backlog:
-            await _stop_workers(stack)
-            async with load.new_session(headers) as client:
-                results["backlog"] = await _backlog(
-                    stack, watch, client, publish_url.format("backlog"), args
-                )
     return results
 
 
@@ -186,26 +191,23 @@ async def _end_to_end(
 ) -> dict[str, Any]:
     """Publish ``messages`` and time until all ``messages × fanout`` deliveries arrived,
     after a warm-up (as the baselines have): ``WARM_UP_DELIVERIES`` delivered first."""
-    profiler = Profiler(args.profile, stack) if args.profile and fanout == 1 else None
+    profiler = Profiler(args.profile, stack)
     warm_up = await load.blast(
         client, url, load.publish_body, WARM_UP_DELIVERIES // fanout, args.concurrency
     )
     warmed = await watch.wait_for(segment, warm_up.statuses[202] * fanout, DRAIN_TIMEOUT_S)
     started = time.monotonic()
-    if profiler:
-        profiler.start_api(f"api-publish-{segment}")
+    profiler.start_api(f"api-publish-{segment}")
+    profiler.start_worker(f"worker-deliver-{segment}")
     publish = await load.blast(
         client, url, load.publish_body, messages, args.concurrency, first=warm_up.sent
     )
-    if profiler:
-        profiler.start_worker(f"worker-deliver-{segment}")
     accepted = publish.statuses[202]
     arrived = _after(
         warmed, await watch.wait_for(segment, warmed.unique + accepted * fanout, DRAIN_TIMEOUT_S)
     )
     elapsed_s = time.monotonic() - started
-    if profiler:
-        profiler.finish()
+    profiler.finish()
     return {
         "messages": messages,
         "fanout": fanout,
@@ -268,10 +270,17 @@ async def _stop_workers(stack: BenchStack) -> None:
 async def _backlog(
     stack: BenchStack, watch: ReceiverWatch, client: Any, url: str, args: argparse.Namespace
 ) -> dict[str, Any]:
-    """Publish a backlog (workers stopped first), then drain it sampling memory."""
+    """Publish a backlog with the workers stopped (after a warm-up, like the baselines),
+    then start them and drain it, sampling memory."""
     herald = stack.herald
     assert herald is not None
-    publish = await load.blast(client, url, load.publish_body, args.backlog, args.concurrency)
+    profiler = Profiler(args.profile, stack)
+    warm_up = await load.blast(client, url, load.publish_body, WARM_UP_DELIVERIES, args.concurrency)
+    profiler.start_api("api-publish-alone")
+    publish = await load.blast(
+        client, url, load.publish_body, args.backlog, args.concurrency, first=warm_up.sent
+    )
+    profiler.finish()
     booted = [worker.log_text().count(WORKER_READY_LINE) for worker in herald.workers]
     for index in range(len(herald.workers)):
         herald.start_worker(index, wait=False)
@@ -281,15 +290,21 @@ async def _backlog(
     # Timed from the workers' readiness: a drain rate, not a boot time (which dominates
     # a small backlog). Deliveries made while the others booted count to the drain.
     started = time.monotonic()
+    profiler.start_worker("worker-drain")
     sampler = MemorySampler(stack.roots())
     sampler.sample()
     arrived = await watch.wait_for(
-        "backlog", publish.statuses[202], DRAIN_TIMEOUT_S, on_poll=sampler.sample, poll_s=0.5
+        "backlog",
+        warm_up.statuses[202] + publish.statuses[202],
+        DRAIN_TIMEOUT_S,
+        on_poll=sampler.sample,
+        poll_s=0.5,
     )
     elapsed_s = time.monotonic() - started
+    profiler.finish()
     sampler.sample()
     return {
-        "messages": args.backlog,
+        "messages": arrived.expected,
         "publish_workers_stopped": publish.summary(),
         **arrived.summary(),
         "drain_s": round(elapsed_s, 3),
