@@ -16,7 +16,6 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
 
 import aiohttp
 from sqlalchemy import or_, update
@@ -26,13 +25,13 @@ from app import __version__
 from app.batching import Batcher
 from app.config import Settings
 from app.db.base import utcnow
-from app.db.models import Delivery, Endpoint, Message, Project, Tenant
+from app.db.models import Delivery, Endpoint, Project, Tenant
 from app.db.session import Database, commit
 from app.delivery.client import AttemptResult, post_webhook
 from app.delivery.gates import InFlight, circuit_state
 from app.delivery.jobs import new_lease_token
 from app.delivery.keycache import SigningKeyCache
-from app.delivery.leases import take_leases
+from app.delivery.leases import Leased, LeasedDelivery, MessageToSend, take_leases
 from app.delivery.ratelimit import RateLimiter
 from app.delivery.recording import record_attempts, record_deferrals
 from app.delivery.signing import SigningKey, sign
@@ -44,10 +43,10 @@ from app.secretbox import SecretBox
 IN_FLIGHT_WAIT_S = 2.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClaimedDelivery:
-    delivery: Delivery
-    message: Message
+    delivery: LeasedDelivery
+    message: MessageToSend
     endpoint: Endpoint
     project: Project
     tenant: Tenant
@@ -172,7 +171,7 @@ async def claim_deliveries(
     lease_token = new_lease_token()
     lease_until = now + timedelta(seconds=ctx.settings.request_timeout_s * 2 + 5)
     rows = await take_leases(session, delivery_ids, tokens, now, lease_token, lease_until)
-    held = [row.Delivery.id for row in rows if row.Endpoint.paused or row.Endpoint.disabled]
+    held = [row.delivery.id for row in rows if row.endpoint.paused or row.endpoint.disabled]
     if held:
         # Paused or disabled: stay due, without a lease, until the endpoint is back.
         await session.execute(
@@ -181,40 +180,30 @@ async def claim_deliveries(
             .values(lease_token=None, lease_until=None)
             .execution_options(synchronize_session=False)
         )
-    live = [row for row in rows if not (row.Endpoint.paused or row.Endpoint.disabled)]
+    live = [row for row in rows if not (row.endpoint.paused or row.endpoint.disabled)]
     ready, deferred = await _through_circuit_breakers(session, ctx.settings, live, now)
-    keys = await ctx.keys.keys_for(session, (row.Endpoint for row in ready), now)
+    keys = await ctx.keys.keys_for(session, (row.endpoint for row in ready), now)
     return Claim(
         lease_token,
-        [
-            ClaimedDelivery(
-                row.Delivery,
-                row.Message,
-                row.Endpoint,
-                row.Project,
-                row.Tenant,
-                keys.get(row.Endpoint.id, []),
-            )
-            for row in ready
-        ],
+        [ClaimedDelivery(*row, keys=keys.get(row.endpoint.id, [])) for row in ready],
         deferred,
     )
 
 
 async def _through_circuit_breakers(
-    session: AsyncSession, settings: Settings, rows: Sequence[Any], now: datetime
-) -> tuple[list[Any], dict[str, datetime]]:
+    session: AsyncSession, settings: Settings, rows: Sequence[Leased], now: datetime
+) -> tuple[list[Leased], dict[str, datetime]]:
     """Split claimed rows into those that may be sent and those deferred by an open circuit.
 
     After the cool-down one delivery per endpoint probes it; the probe is taken by
     pushing the cool-down forward atomically, so concurrent workers send only one.
     """
-    ready: list[Any] = []
+    ready: list[Leased] = []
     deferred: dict[str, datetime] = {}
     probing: set[str] = set()
     cooldown = timedelta(seconds=settings.circuit_cooldown_s)
     for row in rows:
-        endpoint = row.Endpoint
+        endpoint = row.endpoint
         state = circuit_state(endpoint, now, settings.circuit_failure_threshold)
         if state == "probe" and endpoint.id not in probing:
             taken = await session.scalar(
@@ -233,7 +222,7 @@ async def _through_circuit_breakers(
         if state == "closed":
             ready.append(row)
         else:
-            deferred[row.Delivery.id] = endpoint.circuit_open_until or now + cooldown
+            deferred[row.delivery.id] = endpoint.circuit_open_until or now + cooldown
     return ready, deferred
 
 

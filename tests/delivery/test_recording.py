@@ -11,10 +11,11 @@ from sqlalchemy import select, update
 
 from app.config import Settings
 from app.db.base import utcnow
-from app.db.models import Attempt, Delivery, Endpoint, Message, Project, Tenant
+from app.db.models import Attempt, Delivery
 from app.db.session import Database, commit
 from app.delivery.client import AttemptResult
 from app.delivery.dispatch import ClaimedDelivery
+from app.delivery.leases import load_leased
 from app.delivery.recording import record_attempts, record_deferrals
 from app.metrics import AttemptTotals
 
@@ -71,18 +72,12 @@ async def _one_claimed_delivery(
 
 
 async def _loaded(database: Database) -> tuple[ClaimedDelivery, str]:
+    """The only delivery, loaded as a claim loads it, and its current lease token."""
     async with database.session() as session:
         delivery = await session.scalar(select(Delivery))
         assert delivery is not None
-        item = ClaimedDelivery(
-            delivery,
-            await session.get_one(Message, delivery.message_id),
-            await session.get_one(Endpoint, delivery.endpoint_id),
-            await session.get_one(Project, delivery.project_id),
-            await session.get_one(Tenant, delivery.tenant_id),
-            keys=[],
-        )
-    return item, str(delivery.lease_token)
+        (leased,) = await load_leased(session, [delivery.id])
+    return ClaimedDelivery(*leased, keys=[]), str(delivery.lease_token)
 
 
 async def _asked_again(database: Database, delivery_id: str) -> datetime:
