@@ -103,8 +103,35 @@ def print_table(results: dict[str, Any]) -> None:
         part = results.get(name)
         if part and (not part["complete"] or part["duplicates"]):
             print(f"! {name}: complete={part['complete']} duplicates={part['duplicates']}")
+    _print_cpu(results)
     if "backlog" in results:
         _print_memory(results["backlog"]["memory"])
+
+
+def _print_cpu(results: dict[str, Any]) -> None:
+    """Whose CPU each publish or delivery cost: on a machine with every core busy, the
+    throughput's limit, split by process tree."""
+    phases = [
+        (
+            "publish alone, per request",
+            results.get("backlog", {}).get("publish_cpu_ms_per_request"),
+        ),
+        ("fan-out 1, per delivery", results["fanout_1"].get("cpu_ms_per_delivery")),
+        ("fan-out 10, per delivery", results["fanout_10"].get("cpu_ms_per_delivery")),
+    ]
+    measured = [(label, ms) for label, ms in phases if ms]
+    if not measured:
+        return
+    names = list(dict.fromkeys(name for _, ms in measured for name in ms))
+    width = max(len(label) for label, _ in measured)
+    print(
+        f"\nCPU ms {'':<{width - 7}} "
+        + " ".join(f"{name[:11]:>11}" for name in names)
+        + "      total"
+    )
+    for label, ms in measured:
+        cells = " ".join(f"{ms.get(name, 0.0):>11.3f}" for name in names)
+        print(f"{label:<{width}} {cells} {sum(ms.values()):>10.3f}")
 
 
 def _print_memory(memory: dict[str, dict[str, dict[str, float]]]) -> None:

@@ -20,6 +20,8 @@ scheduler, production settings), a fast receiver and a bare Litestar route
    ``sent_at`` stamp in each payload to its arrival.
 
 Every throughput phase is timed after a warm-up of 500 requests, as the baselines are.
+The publish-alone and end-to-end phases also report the CPU each process tree spent per
+request or delivery (/proc): with every core busy, that is what limits throughput.
 It prints a table with the ratios and writes everything to bench/results/latest.json.
 The 100 000-message drain of the issue: ``python -m bench.run --backlog 100000``.
 ``--profile DIR`` also records py-spy profiles (collapsed stacks) of the api while it
@@ -31,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import signal
 import time
@@ -40,6 +43,7 @@ from typing import Any
 
 from app.eventloop import install_uvloop
 from bench import load
+from bench.cpu import CpuMeter
 from bench.memory import MemorySampler
 from bench.profiling import Profiler
 from bench.report import TARGETS, print_table, ratios
@@ -197,6 +201,7 @@ async def _end_to_end(
     )
     warmed = await watch.wait_for(segment, warm_up.statuses[202] * fanout, DRAIN_TIMEOUT_S)
     started = time.monotonic()
+    meter = _cpu_meter(stack)
     profiler.start_api(f"api-publish-{segment}")
     profiler.start_worker(f"worker-deliver-{segment}")
     publish = await load.blast(
@@ -207,6 +212,7 @@ async def _end_to_end(
         warmed, await watch.wait_for(segment, warmed.unique + accepted * fanout, DRAIN_TIMEOUT_S)
     )
     elapsed_s = time.monotonic() - started
+    cpu_s = meter.stop()
     profiler.finish()
     return {
         "messages": messages,
@@ -217,7 +223,22 @@ async def _end_to_end(
         "elapsed_s": round(elapsed_s, 3),
         "deliveries_per_s": round(arrived.count / elapsed_s, 1),
         "drain_after_publish_s": round(elapsed_s - publish.elapsed_s, 3),
+        "cpu_ms_per_delivery": _per(cpu_s, arrived.count),
     }
+
+
+def _cpu_meter(stack: BenchStack) -> CpuMeter:
+    """CPU from now on of every process tree of the stack, and of this load client."""
+    meter = CpuMeter(stack.roots(), {"load client": os.getpid()})
+    meter.start()
+    return meter
+
+
+def _per(cpu_s: dict[str, float], count: int) -> dict[str, float]:
+    """Milliseconds of CPU per item, by process tree."""
+    return (
+        {name: round(seconds * 1000 / count, 3) for name, seconds in cpu_s.items()} if count else {}
+    )
 
 
 def _after(warm_up: Arrived, total: Arrived) -> Arrived:
@@ -276,10 +297,12 @@ async def _backlog(
     assert herald is not None
     profiler = Profiler(args.profile, stack)
     warm_up = await load.blast(client, url, load.publish_body, WARM_UP_DELIVERIES, args.concurrency)
+    meter = _cpu_meter(stack)
     profiler.start_api("api-publish-alone")
     publish = await load.blast(
         client, url, load.publish_body, args.backlog, args.concurrency, first=warm_up.sent
     )
+    publish_cpu_s = meter.stop()
     profiler.finish()
     booted = [worker.log_text().count(WORKER_READY_LINE) for worker in herald.workers]
     for index in range(len(herald.workers)):
@@ -306,6 +329,7 @@ async def _backlog(
     return {
         "messages": arrived.expected,
         "publish_workers_stopped": publish.summary(),
+        "publish_cpu_ms_per_request": _per(publish_cpu_s, publish.sent),
         **arrived.summary(),
         "drain_s": round(elapsed_s, 3),
         "drain_deliveries_per_s": round(arrived.count / elapsed_s, 1),
