@@ -109,9 +109,11 @@ def print_table(results: dict[str, Any]) -> None:
 
 
 def _print_cpu(results: dict[str, Any]) -> None:
-    """Whose CPU each publish or delivery cost: on a machine with every core busy, the
-    throughput's limit, split by process tree."""
+    """Whose CPU each request or delivery cost, the baselines' too: on a machine with
+    every core busy, the throughput's limit, split by process tree."""
     phases = [
+        ("raw aiohttp, per request", results["raw_aiohttp"].get("cpu_ms_per_request")),
+        ("bare route, per request", results["bare_route"].get("cpu_ms_per_request")),
         (
             "publish alone, per request",
             results.get("backlog", {}).get("publish_cpu_ms_per_request"),

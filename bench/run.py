@@ -107,11 +107,22 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> dict[str, Any]
     publish_url = f"{stack.herald.base_url}/api/v1/tenants/{{}}/messages"
     async with ReceiverWatch(stack.receiver_url) as watch:
         async with load.new_session() as client:
+            raw_url = f"{stack.receiver_url}/raw/0"
             results["raw_aiohttp"] = await _baseline(
-                client, f"{stack.receiver_url}/raw/0", load.raw_body, args.raw_requests, CONCURRENCY
+                client,
+                raw_url,
+                load.raw_body,
+                args.raw_requests,
+                CONCURRENCY,
+                ("receiver", stack.receiver.pid),
             )
             results["bare_route"] = await _baseline(
-                client, stack.bare_url, load.publish_body, args.bare_requests, args.concurrency
+                client,
+                stack.bare_url,
+                load.publish_body,
+                args.bare_requests,
+                args.concurrency,
+                ("bare route", stack.bare.pid),
             )
         headers = stack.herald.project.headers
         backlog_url = publish_url.format("backlog")
@@ -142,14 +153,24 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> dict[str, Any]
 
 
 async def _baseline(
-    client: Any, url: str, make_body: Any, requests: int, concurrency: int
+    client: Any,
+    url: str,
+    make_body: Any,
+    requests: int,
+    concurrency: int,
+    server: tuple[str, int | None],
 ) -> dict[str, Any]:
-    """A warm-up of 500, then ``requests`` POSTs at ``concurrency``."""
+    """A warm-up of 500, then ``requests`` POSTs at ``concurrency``; with the CPU the
+    server and this client spent per request."""
     await load.blast(client, url, make_body, 500, concurrency)
+    name, pid = server
+    meter = CpuMeter({name: pid} if pid else {}, {"load client": os.getpid()})
+    meter.start()
     report = await load.blast(client, url, make_body, requests, concurrency)
+    cpu_s = meter.stop()
     if sum(n for status, n in report.statuses.items() if status in (200, 202)) < requests:
         raise RuntimeError(f"baseline {url} failed: {dict(report.statuses)}")
-    return report.summary()
+    return {**report.summary(), "cpu_ms_per_request": _per(cpu_s, report.sent)}
 
 
 def _setup(args: argparse.Namespace) -> dict[str, Any]:
