@@ -126,11 +126,8 @@ def _print_cpu(results: dict[str, Any]) -> None:
         return
     names = list(dict.fromkeys(name for _, ms in measured for name in ms))
     width = max(len(label) for label, _ in measured)
-    print(
-        f"\nCPU ms {'':<{width - 7}} "
-        + " ".join(f"{name[:11]:>11}" for name in names)
-        + "      total"
-    )
+    header = " ".join(f"{name[:11]:>11}" for name in names)
+    print(f"\n{'CPU ms':<{width}} {header} {'total':>10}")
     for label, ms in measured:
         cells = " ".join(f"{ms.get(name, 0.0):>11.3f}" for name in names)
         print(f"{label:<{width}} {cells} {sum(ms.values()):>10.3f}")

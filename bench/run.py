@@ -37,6 +37,7 @@ import os
 import platform
 import signal
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -164,8 +165,7 @@ async def _baseline(
     server and this client spent per request."""
     await load.blast(client, url, make_body, 500, concurrency)
     name, pid = server
-    meter = CpuMeter({name: pid} if pid else {}, {"load client": os.getpid()})
-    meter.start()
+    meter = _cpu_meter({name: pid} if pid else {})
     report = await load.blast(client, url, make_body, requests, concurrency)
     cpu_s = meter.stop()
     if sum(n for status, n in report.statuses.items() if status in (200, 202)) < requests:
@@ -222,7 +222,7 @@ async def _end_to_end(
     )
     warmed = await watch.wait_for(segment, warm_up.statuses[202] * fanout, DRAIN_TIMEOUT_S)
     started = time.monotonic()
-    meter = _cpu_meter(stack)
+    meter = _cpu_meter(stack.roots())
     profiler.start_api(f"api-publish-{segment}")
     profiler.start_worker(f"worker-deliver-{segment}")
     publish = await load.blast(
@@ -248,9 +248,9 @@ async def _end_to_end(
     }
 
 
-def _cpu_meter(stack: BenchStack) -> CpuMeter:
-    """CPU from now on of every process tree of the stack, and of this load client."""
-    meter = CpuMeter(stack.roots(), {"load client": os.getpid()})
+def _cpu_meter(trees: Mapping[str, int]) -> CpuMeter:
+    """CPU from now on of the named process trees, and of this load client."""
+    meter = CpuMeter(trees, {"load client": os.getpid()})
     meter.start()
     return meter
 
@@ -318,7 +318,7 @@ async def _backlog(
     assert herald is not None
     profiler = Profiler(args.profile, stack)
     warm_up = await load.blast(client, url, load.publish_body, WARM_UP_DELIVERIES, args.concurrency)
-    meter = _cpu_meter(stack)
+    meter = _cpu_meter(stack.roots())
     profiler.start_api("api-publish-alone")
     publish = await load.blast(
         client, url, load.publish_body, args.backlog, args.concurrency, first=warm_up.sent
