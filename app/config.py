@@ -42,8 +42,14 @@ class Settings:
     disable_after_s: int = 5 * 24 * 3600
     circuit_failure_threshold: int = 5
     circuit_cooldown_s: float = 30.0
-    max_in_flight_per_endpoint: int = 16
+    # Requests in flight at once, across every worker process: to one endpoint, and to
+    # all the endpoints of one tenant. Deliveries in hand per worker process.
+    max_in_flight_per_endpoint: int = 32
+    max_in_flight_per_tenant: int = 128
+    worker_concurrency: int = 256
     rate_limit_max_wait_s: float = 2.0
+    # /readyz answers 503 when a delivery Herald is free to send has waited longer.
+    ready_max_lag_s: float = 300.0
     frame_ancestors: tuple[str, ...] = ("*",)
     log_level: str = "INFO"
 
@@ -89,6 +95,11 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         max_in_flight_per_endpoint=_int(
             environ, "HERALD_MAX_IN_FLIGHT_PER_ENDPOINT", defaults.max_in_flight_per_endpoint
         ),
+        max_in_flight_per_tenant=_int(
+            environ, "HERALD_MAX_IN_FLIGHT_PER_TENANT", defaults.max_in_flight_per_tenant
+        ),
+        worker_concurrency=_int(environ, "HERALD_WORKER_CONCURRENCY", defaults.worker_concurrency),
+        ready_max_lag_s=_float(environ, "HERALD_READY_MAX_LAG_S", defaults.ready_max_lag_s),
         frame_ancestors=tuple(environ.get("HERALD_FRAME_ANCESTORS", "*").split()),
         log_level=environ.get("HERALD_LOG_LEVEL", defaults.log_level).upper(),
     )
