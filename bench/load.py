@@ -110,9 +110,11 @@ async def paced(
     total: int,
     rate_per_s: float,
     max_in_flight: int = 512,
+    until: asyncio.Event | None = None,
 ) -> LoadReport:
     """POST ``total`` bodies at a steady ``rate_per_s`` (open loop: a slow reply does not
-    delay the next send, up to ``max_in_flight`` outstanding)."""
+    delay the next send, up to ``max_in_flight`` outstanding), or fewer: none is sent
+    once ``until`` is set. Returns once every request sent has its reply."""
     report = LoadReport()
     gate = asyncio.Semaphore(max_in_flight)
     tasks: list[asyncio.Task[None]] = []
@@ -128,6 +130,8 @@ async def paced(
         delay_s = started + number / rate_per_s - time.monotonic()
         if delay_s > 0:
             await asyncio.sleep(delay_s)
+        if until is not None and until.is_set():
+            break
         await gate.acquire()
         tasks.append(asyncio.create_task(one(number)))
     await asyncio.gather(*tasks)

@@ -2,12 +2,13 @@
 installed) that answers every POST ``200`` with an empty body, in its own process.
 
 It counts what arrives by the first path segment (``/f1/0`` counts under ``f1``), the
-distinct ``(webhook-id, path)`` pairs among them (so duplicates show), and, for bodies
-that carry ``"sent_at"`` (a ``time.time()`` stamped by the publisher), the latency from
-that stamp to the moment the body was read, in milliseconds.
+distinct ``(webhook-id, path)`` pairs among them (so duplicates show), and each arrival's
+``time.time()`` with, for bodies that carry ``"sent_at"`` (a ``time.time()`` stamped by
+the publisher on the same machine), that stamp: the latency is the difference.
 
 Control, on the same port: ``GET /_stats`` → ``{"<segment>": {"count", "unique"}}``;
-``GET /_latencies/<segment>`` → ``[ms, …]``.
+``GET /_latencies/<segment>`` → ``[ms, …]``; ``GET /_arrivals/<segment>`` →
+``[[received_s, sent_at_s or null], …]`` in arrival order.
 
     python -m bench.receiver --port 9000
 """
@@ -35,7 +36,8 @@ class Tally:
 
     count: int = 0
     seen: set[tuple[str, str]] = field(default_factory=set)
-    latencies_ms: list[float] = field(default_factory=list)
+    # One (received_s, sent_at_s | None) pair per request, in arrival order.
+    arrivals: list[tuple[float, float | None]] = field(default_factory=list)
 
 
 class Counts:
@@ -48,10 +50,8 @@ class Counts:
         tally.count += 1
         if webhook_id is not None:
             tally.seen.add((webhook_id, path))
-        if b'"sent_at"' in body:
-            sent_at = json.loads(body).get("sent_at")
-            if isinstance(sent_at, float | int):
-                tally.latencies_ms.append((received - sent_at) * 1000.0)
+        sent_at = json.loads(body).get("sent_at") if b'"sent_at"' in body else None
+        tally.arrivals.append((received, sent_at if isinstance(sent_at, float | int) else None))
 
     def stats(self) -> bytes:
         return json.dumps(
@@ -59,8 +59,18 @@ class Counts:
         ).encode()
 
     def latencies(self, segment: str) -> bytes:
+        """Publish→received milliseconds of the stamped arrivals under ``segment``."""
+        arrivals = self._arrivals(segment)
+        return json.dumps(
+            [(at - sent) * 1000.0 for at, sent in arrivals if sent is not None]
+        ).encode()
+
+    def arrivals(self, segment: str) -> bytes:
+        return json.dumps(self._arrivals(segment)).encode()
+
+    def _arrivals(self, segment: str) -> list[tuple[float, float | None]]:
         tally = self.by_segment.get(segment)
-        return json.dumps(tally.latencies_ms if tally else []).encode()
+        return tally.arrivals if tally else []
 
 
 class HttpProtocol(asyncio.Protocol):
@@ -114,6 +124,8 @@ class HttpProtocol(asyncio.Protocol):
             return _json_reply(self.counts.stats())
         if method == "GET" and path.startswith("/_latencies/"):
             return _json_reply(self.counts.latencies(path.removeprefix("/_latencies/")))
+        if method == "GET" and path.startswith("/_arrivals/"):
+            return _json_reply(self.counts.arrivals(path.removeprefix("/_arrivals/")))
         self.counts.record(path, webhook_id, body)
         return OK
 

@@ -17,7 +17,12 @@ scheduler, production settings), a fast receiver and a bare Litestar route
    until the receiver has every delivery (deliveries/s);
 6. fan-out 10: the same with ten endpoints;
 7. latency: publish paced at 200 msg/s; publish→delivered p50/p95/p99 from the
-   ``sent_at`` stamp in each payload to its arrival.
+   ``sent_at`` stamp in each payload to its arrival;
+8. fairness (bench/fairness.py): one tenant's ``--fairness-backlog`` held behind its
+   paused endpoint and released at once, beside another tenant's paced messages: their
+   latency idle and during the drain, and the drain rate against the plain backlog's;
+9. rate limits (bench/limits.py): endpoints limited to 7, 300 and 2 000/s, each released
+   from a backlog of ``--limit-seconds`` at its limit: the busiest second, the drain rate.
 
 Every throughput phase is timed after a warm-up of 500 requests, as the baselines are.
 The publish-alone and end-to-end phases also report the CPU each process tree spent per
@@ -45,10 +50,14 @@ from typing import Any
 from app.eventloop import install_uvloop
 from bench import load
 from bench.cpu import CpuMeter
+from bench.fairness import measure_fairness
+from bench.herald_api import make_tenant
+from bench.limits import measure_limits
 from bench.memory import MemorySampler
 from bench.profiling import Profiler
 from bench.report import TARGETS, print_table, ratios
 from bench.stack import WORKER_PROCESSES, WORKER_THREADS, BenchStack
+from bench.stats import percentiles
 from bench.watch import Arrived, ReceiverWatch
 from tests.stack import WORKER_READY_LINE
 
@@ -74,6 +83,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--latency-seconds", type=float, default=15.0)
     parser.add_argument(
         "--backlog", type=int, default=10_000, help="publish-alone batch, then drained; 0 skips"
+    )
+    parser.add_argument(
+        "--fairness-backlog", type=int, default=20_000, help="tenant A's held backlog; 0 skips"
+    )
+    parser.add_argument("--fairness-rate", type=float, default=20.0, help="tenant B's messages/s")
+    parser.add_argument(
+        "--limit-seconds",
+        type=float,
+        default=8.0,
+        help="each rate-limit backlog, in seconds at its limit; 0 skips",
     )
     parser.add_argument("--profile", type=Path, default=None, help="py-spy output directory")
     parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
@@ -104,7 +123,7 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> dict[str, Any]
     async with stack.herald.client() as api:
         for tenant, endpoints in (("f1", 1), ("f10", 10), ("lat", 1), ("backlog", 1)):
             urls = [f"{stack.receiver_url}/{tenant}/{i}" for i in range(endpoints)]
-            await _make_tenant(api, tenant, urls)
+            await make_tenant(api, tenant, urls)
     publish_url = f"{stack.herald.base_url}/api/v1/tenants/{{}}/messages"
     async with ReceiverWatch(stack.receiver_url) as watch:
         async with load.new_session() as client:
@@ -150,6 +169,11 @@ async def measure(stack: BenchStack, args: argparse.Namespace) -> dict[str, Any]
             )
         async with load.new_session(headers) as client:
             results["latency"] = await _latency(watch, client, publish_url.format("lat"), args)
+        # Last, after today's figures: a backlog left undelivered here cannot slow them.
+        if args.fairness_backlog:
+            results["fairness"] = await measure_fairness(stack, watch, args)
+        if args.limit_seconds:
+            results["rate_limits"] = await measure_limits(stack, watch, args)
     return results
 
 
@@ -195,13 +219,6 @@ def _cpus() -> int:
     import os
 
     return len(os.sched_getaffinity(0))
-
-
-async def _make_tenant(api: Any, uid: str, urls: list[str]) -> None:
-    reply = await api.post("/tenants", json={"uid": uid, "name": uid})
-    reply.raise_for_status()
-    for url in urls:
-        (await api.post(f"/tenants/{uid}/endpoints", json={"url": url})).raise_for_status()
 
 
 async def _end_to_end(
@@ -278,28 +295,12 @@ async def _latency(
     total = int(args.latency_rate * args.latency_seconds)
     publish = await load.paced(client, url, load.publish_body, total, args.latency_rate)
     arrived = await watch.wait_for("lat", publish.statuses[202], DRAIN_TIMEOUT_S)
-    latencies = sorted(await watch.latencies("lat"))
+    latencies = await watch.latencies("lat")
     return {
         "rate_per_s": args.latency_rate,
         "publish": publish.summary(),
         **arrived.summary(),
-        **_percentiles(latencies),
-    }
-
-
-def _percentiles(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {}
-
-    def at(q: float) -> float:
-        return round(values[min(len(values) - 1, int(q * len(values)))], 1)
-
-    return {
-        "p50_ms": at(0.50),
-        "p95_ms": at(0.95),
-        "p99_ms": at(0.99),
-        "max_ms": round(values[-1], 1),
-        "samples": len(values),
+        **percentiles(latencies),
     }
 
 

@@ -1,4 +1,4 @@
-"""Watching the bench receiver: counts by path segment, waits, latencies."""
+"""Watching the bench receiver: counts by path segment, waits, latencies, arrival times."""
 
 from __future__ import annotations
 
@@ -34,6 +34,15 @@ class Arrived:
         }
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """One request as the receiver saw it: its ``time.time()`` on arrival and the
+    ``sent_at`` stamp of its payload (None when it carried none)."""
+
+    at_s: float
+    sent_at_s: float | None
+
+
 class ReceiverWatch:
     """``async with ReceiverWatch(url) as watch:`` polls the receiver's control routes."""
 
@@ -65,6 +74,13 @@ class ReceiverWatch:
         async with self._session.get(f"{self.base_url}/_latencies/{segment}") as reply:
             data: list[float] = await reply.json()
             return data
+
+    async def arrivals(self, segment: str) -> list[Arrival]:
+        """Every request that arrived under ``segment``, in arrival order."""
+        assert self._session is not None
+        async with self._session.get(f"{self.base_url}/_arrivals/{segment}") as reply:
+            data: list[tuple[float, float | None]] = await reply.json()
+            return [Arrival(at_s, sent_at_s) for at_s, sent_at_s in data]
 
     async def wait_for(
         self,
