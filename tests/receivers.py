@@ -9,21 +9,27 @@ scripted with a queue of behaviours, then a default::
         post(receiver.url("/flaky"))
         [request] = receiver.wait_for(1)
 
-Behaviours: ``Reply`` (any status, headers, body; ``redirect()`` builds one),
-``Hang`` (answer only after ``seconds`` or at shutdown), ``CloseMidResponse`` (promise a
-body, send part of it, drop the connection), ``HugeBody`` (stream a large body).
+Behaviours: ``Reply`` (any status, headers, body, NUL and invalid UTF-8 included;
+``redirect()`` builds one), ``Hang`` (answer only after ``seconds`` or at shutdown),
+``CloseMidResponse`` (promise a body, send part of it, drop the connection), ``HugeBody``
+(stream a large body), ``EndlessBody`` (stream a chunked body forever), ``Drip`` (one byte
+of body at a time, forever), ``HugeHeaders`` (a head of any size, in one line or many),
+``RawResponse`` (any bytes on the wire, HTTP or not). The streaming behaviours record how
+they ended (``stream_ends``): a client that hangs up early is seen there.
 Register the fixture with ``pytest_plugins = ["tests.receivers"]`` in tests/conftest.py.
 """
 
 import asyncio
 import contextlib
+import itertools
 import socket
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
+from typing import NoReturn, TypeVar
 
 import pytest
 from aiohttp import web
@@ -32,6 +38,9 @@ from multidict import CIMultiDict, CIMultiDictProxy
 HOST = "127.0.0.1"
 STARTUP_TIMEOUT_S = 5.0
 SHUTDOWN_TIMEOUT_S = 5.0
+STREAM_CHUNK_BYTES = 65536
+# A header line's bytes besides its value: "X-Pad-00000: " and CRLF.
+HEADER_LINE_OVERHEAD_BYTES = 15
 
 
 @dataclass(frozen=True)
@@ -65,7 +74,40 @@ class HugeBody:
     status: int = 200
 
 
-Behaviour = Reply | Hang | CloseMidResponse | HugeBody
+@dataclass(frozen=True)
+class EndlessBody:
+    """Stream a chunked body that never ends (until the client hangs up or shutdown)."""
+
+    status: int = 200
+
+
+@dataclass(frozen=True)
+class Drip:
+    """Send the head, then one byte of chunked body every ``interval_s``, forever."""
+
+    interval_s: float = 0.05
+    status: int = 200
+
+
+@dataclass(frozen=True)
+class HugeHeaders:
+    """Answer with about ``size_bytes`` of extra headers spread over ``lines`` lines."""
+
+    size_bytes: int = 100_000
+    lines: int = 1
+    status: int = 200
+
+
+@dataclass(frozen=True)
+class RawResponse:
+    """Write ``data`` to the socket as the whole answer, unchecked, then close it."""
+
+    data: bytes
+
+
+Behaviour = (
+    Reply | Hang | CloseMidResponse | HugeBody | EndlessBody | Drip | HugeHeaders | RawResponse
+)
 
 
 def redirect(location: str, status: int = 302) -> Reply:
@@ -81,6 +123,19 @@ class ReceivedRequest:
     body: bytes
     received_at: float  # time.time()
     received_monotonic: float
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    """How a streamed answer to ``path`` ended: ``sent_bytes`` of body written, and
+    ``hung_up`` when the client closed the connection before the stream's own end."""
+
+    path: str
+    sent_bytes: int
+    hung_up: bool
+
+
+Recorded = TypeVar("Recorded", ReceivedRequest, StreamEnd)
 
 
 def closed_port() -> int:
@@ -99,6 +154,7 @@ class Receiver:
         self._scripts: dict[str, deque[Behaviour]] = defaultdict(deque)
         self._path_defaults: dict[str, Behaviour] = {}
         self._requests: list[ReceivedRequest] = []
+        self._stream_ends: list[StreamEnd] = []
         self._arrived = threading.Condition()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -135,17 +191,33 @@ class Receiver:
     def requests_to(self, path: str) -> list[ReceivedRequest]:
         return [r for r in self.requests if r.path == path]
 
+    @property
+    def stream_ends(self) -> list[StreamEnd]:
+        with self._arrived:
+            return list(self._stream_ends)
+
     def wait_for(
         self, n: int, timeout_s: float = 5.0, path: str | None = None
     ) -> list[ReceivedRequest]:
         """Block until ``n`` requests (to ``path``, if given) arrived; AssertionError if not."""
+        return self._wait_for(self._requests, "requests", n, timeout_s, path)
 
-        def matching() -> list[ReceivedRequest]:
-            return [r for r in self._requests if path is None or r.path == path]
+    def wait_for_stream_ends(
+        self, n: int, timeout_s: float = 5.0, path: str | None = None
+    ) -> list[StreamEnd]:
+        """Block until ``n`` streamed answers (to ``path``, if given) ended; AssertionError
+        if not."""
+        return self._wait_for(self._stream_ends, "stream ends", n, timeout_s, path)
+
+    def _wait_for(
+        self, records: list[Recorded], what: str, n: int, timeout_s: float, path: str | None
+    ) -> list[Recorded]:
+        def matching() -> list[Recorded]:
+            return [r for r in records if path is None or r.path == path]
 
         with self._arrived:
             if not self._arrived.wait_for(lambda: len(matching()) >= n, timeout_s):
-                raise AssertionError(f"{len(matching())} of {n} requests within {timeout_s} s")
+                raise AssertionError(f"{len(matching())} of {n} {what} within {timeout_s} s")
             return matching()
 
     async def wait_for_async(
@@ -157,6 +229,7 @@ class Receiver:
     def clear(self) -> None:
         with self._arrived:
             self._requests.clear()
+            self._stream_ends.clear()
 
     # -- lifecycle -----------------------------------------------------------------
     def start(self) -> "Receiver":
@@ -240,7 +313,11 @@ class Receiver:
             return await self._hang(behaviour)
         if isinstance(behaviour, CloseMidResponse):
             return await self._close_mid_response(request, behaviour)
-        return await self._huge_body(request, behaviour)
+        if isinstance(behaviour, HugeHeaders):
+            return _huge_headers(behaviour)
+        if isinstance(behaviour, RawResponse):
+            return _raw_response(request, behaviour)
+        return await self._stream(request, behaviour)
 
     async def _hang(self, behaviour: Hang) -> web.Response:
         assert self._stopping is not None
@@ -260,20 +337,58 @@ class Receiver:
         transport.abort()
         raise asyncio.CancelledError  # aiohttp treats a cancelled handler as a lost client
 
-    async def _huge_body(self, request: web.Request, behaviour: HugeBody) -> web.StreamResponse:
+    async def _stream(
+        self, request: web.Request, behaviour: HugeBody | EndlessBody | Drip
+    ) -> web.StreamResponse:
+        """Write the behaviour's chunks until they end, the client hangs up (what the
+        tests want to see: it is recorded, not raised) or the receiver stops."""
+        assert self._stopping is not None
         response = web.StreamResponse(status=behaviour.status)
-        response.content_length = behaviour.size_bytes
+        if isinstance(behaviour, HugeBody):
+            response.content_length = behaviour.size_bytes
         await response.prepare(request)
-        chunk = b"y" * 65536
-        remaining = behaviour.size_bytes
+        interval_s = behaviour.interval_s if isinstance(behaviour, Drip) else 0.0
+        sent_bytes, hung_up = 0, False
         try:
-            while remaining > 0:
-                await response.write(chunk[:remaining])
-                remaining -= len(chunk)
-            await response.write_eof()
+            for chunk in _chunks(behaviour):
+                if self._stopping.is_set():
+                    break
+                await response.write(chunk)
+                sent_bytes += len(chunk)
+                await asyncio.sleep(interval_s)
+            else:
+                await response.write_eof()
         except ConnectionError:
-            pass  # the client stopped reading: that is what the test wants
+            hung_up = True
+        with self._arrived:
+            self._stream_ends.append(StreamEnd(request.path, sent_bytes, hung_up))
+            self._arrived.notify_all()
         return response
+
+
+def _chunks(behaviour: HugeBody | EndlessBody | Drip) -> Iterable[bytes]:
+    if isinstance(behaviour, Drip):
+        return itertools.repeat(b".")
+    chunk = b"y" * STREAM_CHUNK_BYTES
+    if isinstance(behaviour, EndlessBody):
+        return itertools.repeat(chunk)
+    whole, rest = divmod(behaviour.size_bytes, STREAM_CHUNK_BYTES)
+    return [*itertools.repeat(chunk, whole), *([chunk[:rest]] if rest else [])]
+
+
+def _huge_headers(behaviour: HugeHeaders) -> web.Response:
+    line_bytes = behaviour.size_bytes // behaviour.lines
+    value = "h" * max(1, line_bytes - HEADER_LINE_OVERHEAD_BYTES)
+    headers = {f"X-Pad-{number:05d}": value for number in range(behaviour.lines)}
+    return web.Response(status=behaviour.status, body=b"", headers=headers)
+
+
+def _raw_response(request: web.Request, behaviour: RawResponse) -> NoReturn:
+    transport = request.transport
+    assert transport is not None
+    transport.write(behaviour.data)
+    transport.close()  # after the buffered data is sent
+    raise asyncio.CancelledError  # aiohttp treats a cancelled handler as a lost client
 
 
 @pytest.fixture

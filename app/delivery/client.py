@@ -13,9 +13,15 @@ requests where one ``httpx.AsyncClient`` collapses to ~230 (see MACHINE-NOTES).
 Errors: ``BlockedAddress`` (an ``aiohttp.ClientConnectionError``) is raised by the
 resolver when every address of a name is forbidden; ``post_webhook`` reports it as
 ``error_kind="blocked"``.
+
+Whatever a receiver sends is hostile input: at most 16 KiB of its body is read, and every
+text it controls (body, headers, parser and exception messages) reaches an
+``AttemptResult`` only through ``storable_text``, so any attempt can be recorded.
 """
 
+import codecs
 import functools
+import re
 import socket
 import time
 from collections.abc import Mapping
@@ -26,6 +32,7 @@ from typing import Literal
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.http_exceptions import LineTooLong
 from aiohttp.resolver import ThreadedResolver
 from yarl import URL
 
@@ -43,6 +50,12 @@ RESPONSE_BODY_LIMIT_BYTES = 16 * 1024
 SAFE_DESTINATIONS_CACHED = 4096
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 ErrorKind = Literal["timeout", "connect", "dns", "tls", "http_status", "blocked"]
+REPLACEMENT_CHARACTER = "\ufffd"
+# What a PostgreSQL text column (or asyncpg's UTF-8 encoding of a str) refuses: NUL, and
+# the lone surrogates that aiohttp's header decoding (surrogateescape) makes of bad bytes.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# How aiohttp's parser words a head with more headers than its limit (128).
+_TOO_MANY_HEADERS = "Too many headers"
 
 
 class BlockedAddress(aiohttp.ClientConnectionError):
@@ -113,7 +126,11 @@ def create_session(
 
 @dataclass(frozen=True)
 class AttemptResult:
-    """The outcome of one POST: what the attempt row records."""
+    """The outcome of one POST: what the attempt row records.
+
+    ``body`` (at most ``RESPONSE_BODY_LIMIT_BYTES`` characters) and ``error`` are
+    ``storable_text``.
+    """
 
     ok: bool
     status_code: int | None
@@ -135,7 +152,8 @@ async def post_webhook(
 ) -> AttemptResult:
     """POST ``body`` to ``url``; never raises for network problems, never follows redirects.
 
-    ``ok`` for a 2xx. At most the first 16 KiB of the response body is read and kept.
+    ``ok`` for a 2xx. At most the first 16 KiB of the response body is read (the
+    connection is then closed, not drained) and kept as ``storable_text``, as is the error.
     ``retry_after_s`` is the uncapped ``Retry-After`` of a 429 or 503.
     """
     started = time.monotonic()
@@ -158,17 +176,19 @@ async def post_webhook(
             body="",
             duration_ms=_elapsed_ms(started),
             error_kind=kind,
-            error=redact(message, url),
+            error=storable_text(redact(message, url)),
             retry_after_s=None,
         )
     ok = 200 <= status < 300
     return AttemptResult(
         ok=ok,
         status_code=status,
-        body=raw.decode("utf-8", errors="replace"),
+        # A body of exactly the limit is taken as cut: at worst a broken last character of
+        # a complete body is dropped rather than replaced.
+        body=storable_text(raw, cut=len(raw) == RESPONSE_BODY_LIMIT_BYTES),
         duration_ms=_elapsed_ms(started),
         error_kind=None if ok else "http_status",
-        error=None if ok else _status_error(status, location),
+        error=None if ok else storable_text(_status_error(status, location)),
         retry_after_s=parse_retry_after(retry_after) if status in RETRY_AFTER_STATUSES else None,
     )
 
@@ -188,6 +208,21 @@ def check_destination(url: str, policy: NetworkPolicy) -> None:
         reason = policy.verdict(address)
         if reason is not None:
             raise BlockedAddress(address, reason)
+
+
+def storable_text(raw: bytes | str, *, cut: bool = False) -> str:
+    """``raw`` as text any PostgreSQL ``text`` column accepts, whatever a receiver sent.
+
+    Bytes are decoded as UTF-8 with each invalid sequence replaced by U+FFFD; NUL and
+    lone surrogates become U+FFFD too. The result never has more characters than ``raw``
+    has bytes (or characters). ``cut`` says ``raw`` is a prefix cut at an arbitrary byte:
+    a character split by the cut is dropped, not replaced.
+    """
+    if isinstance(raw, str):
+        return _UNSTORABLE.sub(REPLACEMENT_CHARACTER, raw)
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    # Decoded bytes hold no surrogates: only NUL is left to replace.
+    return decoder.decode(raw, final=not cut).replace("\x00", REPLACEMENT_CHARACTER)
 
 
 async def _read_capped(response: aiohttp.ClientResponse, limit_bytes: int) -> bytes:
@@ -216,9 +251,22 @@ def classify_error(exc: BaseException, timeout_s: float) -> tuple[ErrorKind, str
         return "connect", "the server closed the connection without a complete response"
     if isinstance(exc, aiohttp.ClientPayloadError):
         return "connect", f"the connection broke mid-response: {exc}"
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return "connect", _unreadable_head(exc)
     if isinstance(exc, OSError) and "SSL" in type(exc).__name__:
         return "tls", f"TLS failed: {exc}"
     return "connect", f"{type(exc).__name__}: {exc}"
+
+
+def _unreadable_head(exc: aiohttp.ClientResponseError) -> str:
+    # With raise_for_status off, aiohttp raises ClientResponseError only when its parser
+    # refuses the status line or headers; the parser's own error is in the cause chain.
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, LineTooLong):
+        cause = cause.__cause__
+    if cause is not None or exc.message.startswith(_TOO_MANY_HEADERS):
+        return f"the response headers exceed aiohttp's limits: {exc.message}"
+    return f"the response is not valid HTTP: {exc.message}"
 
 
 def _os_reason(error: OSError) -> str:

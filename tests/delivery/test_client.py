@@ -1,7 +1,9 @@
 """The outbound client against real receivers on 127.0.0.1.
 
 Only loopback is ever connected to; other destinations are judged by the guard alone,
-and names are answered by a fake resolver behind aiohttp's resolver seam.
+and names are answered by a fake resolver behind aiohttp's resolver seam. Hostile
+receivers (NUL bytes, invalid UTF-8, endless or dripping bodies, huge heads, bytes that
+are not HTTP) must each yield an attempt PostgreSQL can store.
 """
 
 import socket
@@ -9,6 +11,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import asyncpg
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
 
@@ -21,22 +24,35 @@ from app.delivery.client import (
     parse_retry_after,
     post_webhook,
     redact,
+    storable_text,
 )
 from app.delivery.ssrf import NetworkPolicy
 from tests.receivers import (
+    Behaviour,
     CloseMidResponse,
+    Drip,
+    EndlessBody,
     Hang,
     HugeBody,
+    HugeHeaders,
+    RawResponse,
     Receiver,
     Reply,
     closed_port,
     redirect,
 )
+from tests.services import PostgresServer
 
 LOOPBACK = NetworkPolicy.from_cidrs(["127.0.0.0/8", "::1/128"])
 DEFAULT = NetworkPolicy()
 BODY = b'{"type":"invoice.paid","data":{"id":1}}'
 HEADERS = {"content-type": "application/json", "webhook-id": "msg_1"}
+LIMIT = RESPONSE_BODY_LIMIT_BYTES
+# Generous for a loaded 2-core machine, and far below the 30 s request timeout the
+# endless-body tests use: an attempt that drained the body would hit that timeout.
+PROMPT_S = 10.0
+HEAD_TOO_BIG = "the response headers exceed aiohttp's limits"
+REDIRECT_TO_BAD_BYTES = b"HTTP/1.1 302 Found\r\nLocation: /\xff\xfe\xed\xa0\x80x\r\n"
 
 
 class FakeResolver(AbstractResolver):
@@ -152,10 +168,165 @@ async def test_dns_failure_is_a_dns_failure() -> None:
 
 
 async def test_oversized_response_body_is_cut_at_16_kib(receiver: Receiver) -> None:
-    receiver.script("/hook", HugeBody(size_bytes=1024 * 1024))
-    result = await _post(receiver.url("/hook"))
+    # Given a receiver answering a 5 MB body
+    receiver.script("/hook", HugeBody(size_bytes=5 * 1024 * 1024))
+    # When posted with a long timeout
+    result = await _post(receiver.url("/hook"), timeout_s=30)
+    # Then 16 KiB of it is kept, and the attempt did not wait for the rest
     assert (result.ok, result.status_code) == (True, 200)
-    assert len(result.body) == RESPONSE_BODY_LIMIT_BYTES == 16 * 1024
+    assert result.body == "y" * LIMIT and LIMIT == 16 * 1024
+    assert result.duration_ms < PROMPT_S * 1000
+
+
+async def test_endless_body_is_cut_and_its_connection_closed(receiver: Receiver) -> None:
+    # Given a receiver streaming a chunked body that never ends
+    receiver.script("/hook", EndlessBody(status=500))
+    # When posted with a 30 s timeout
+    result = await _post(receiver.url("/hook"), timeout_s=30)
+    # Then the attempt ends long before the timeout with its status and 16 KiB of body
+    assert (result.ok, result.status_code, result.error_kind) == (False, 500, "http_status")
+    assert result.body == "y" * LIMIT
+    assert result.duration_ms < PROMPT_S * 1000
+    # And the client hung up instead of draining the stream
+    [end] = receiver.wait_for_stream_ends(1, timeout_s=PROMPT_S)
+    assert end.hung_up
+
+
+async def test_dripping_body_hits_the_total_timeout(receiver: Receiver) -> None:
+    # Given a receiver sending its head, then one byte of body every 50 ms forever
+    receiver.script("/hook", Drip(interval_s=0.05))
+    # When posted with a 1 s timeout
+    result = await _post(receiver.url("/hook"), timeout_s=1)
+    # Then the attempt times out in about that time, the status it saw recorded
+    assert (result.ok, result.status_code, result.error_kind) == (False, 200, "timeout")
+    assert result.error == "no complete response within 1 s"
+    assert 900 <= result.duration_ms < PROMPT_S * 1000
+    assert receiver.wait_for_stream_ends(1, timeout_s=PROMPT_S)[0].hung_up
+
+
+@pytest.mark.parametrize(
+    ("body", "stored"),
+    [
+        (b"before\x00after\x00", "before\ufffdafter\ufffd"),
+        (b"caf\xc3\xa9 \xff\xfe\xc3 end", "caf\u00e9 \ufffd\ufffd\ufffd end"),
+        (b"\xed\xa0\x80 surrogate", "\ufffd\ufffd\ufffd surrogate"),
+    ],
+    ids=["nul", "invalid-utf8", "encoded-surrogate"],
+)
+async def test_body_is_stored_as_valid_text(receiver: Receiver, body: bytes, stored: str) -> None:
+    receiver.script("/hook", Reply(500, body))
+    result = await _post(receiver.url("/hook"))
+    assert (result.status_code, result.error_kind, result.body) == (500, "http_status", stored)
+    assert_storable(result)
+
+
+async def test_character_split_at_16_kib_is_dropped(receiver: Receiver) -> None:
+    # Given a body whose 16 KiB boundary falls inside a 2-byte character
+    receiver.script("/hook", Reply(200, b"a" * (LIMIT - 1) + "\u00e9".encode() * 10))
+    # Then the kept body ends before that character, with no replacement for its half
+    result = await _post(receiver.url("/hook"))
+    assert result.body == "a" * (LIMIT - 1)
+
+
+async def test_redirect_location_with_invalid_utf8_is_stored_as_valid_text(
+    receiver: Receiver,
+) -> None:
+    # aiohttp decodes headers with surrogateescape: bad bytes become lone surrogates.
+    receiver.script("/hook", RawResponse(REDIRECT_TO_BAD_BYTES + b"Content-Length: 0\r\n\r\n"))
+    result = await _post(receiver.url("/hook"))
+    assert (result.status_code, result.error_kind) == (302, "http_status")
+    assert result.error == "HTTP 302: redirect to /" + "\ufffd" * 5 + "x not followed"
+    assert_storable(result)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [HugeHeaders(size_bytes=100_000, lines=1), HugeHeaders(size_bytes=100_000, lines=1000)],
+    ids=["one-100kb-line", "1000-lines"],
+)
+async def test_huge_response_headers_are_a_connect_failure(
+    receiver: Receiver, headers: HugeHeaders
+) -> None:
+    receiver.script("/hook", headers)
+    result = await _post(receiver.url("/hook"))
+    assert (result.ok, result.status_code, result.error_kind) == (False, None, "connect")
+    assert result.error is not None and result.error.startswith(HEAD_TOO_BIG)
+    assert_storable(result)
+
+
+async def test_100_kb_of_headers_within_aiohttps_limits_is_read(receiver: Receiver) -> None:
+    # 20 lines of 5 KB: under aiohttp's 8 190 bytes a line and 128 headers
+    receiver.script("/hook", HugeHeaders(size_bytes=100_000, lines=20, status=500))
+    result = await _post(receiver.url("/hook"))
+    assert (result.status_code, result.error_kind, result.error) == (500, "http_status", "HTTP 500")
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        b"HTTP/1.1 abc \x00\xff\r\n\r\n",
+        b"\x00\xff\xfe not http\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nX-Nul: a\x00b\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\nabc",
+    ],
+    ids=["status-line", "garbage", "nul-in-header", "negative-length"],
+)
+async def test_a_response_that_is_not_http_is_a_connect_failure(
+    receiver: Receiver, wire: bytes
+) -> None:
+    receiver.script("/hook", RawResponse(wire))
+    result = await _post(receiver.url("/hook"))
+    assert (result.ok, result.status_code, result.error_kind) == (False, None, "connect")
+    assert result.error is not None
+    assert result.error.startswith("the response is not valid HTTP: ")
+    assert_storable(result)
+
+
+@pytest.mark.services
+async def test_hostile_answers_are_accepted_by_a_postgresql_text_column(
+    receiver: Receiver, postgres_server: PostgresServer
+) -> None:
+    # Given the answers of hostile receivers
+    hostile: list[Behaviour] = [
+        Reply(200, b"\x00" * 100),
+        Reply(500, b"\xff\xfe" * LIMIT),
+        Reply(200, b"a" * (LIMIT - 1) + "\u20ac".encode() * 10),
+        RawResponse(REDIRECT_TO_BAD_BYTES + b"Content-Length: 0\r\n\r\n"),
+        RawResponse(b"HTTP/1.1 200 OK\r\nX-Nul: a\x00b\r\n\r\n"),
+        HugeHeaders(size_bytes=100_000),
+    ]
+    receiver.script("/hook", *hostile)
+    results = [await _post(receiver.url("/hook")) for _ in hostile]
+    # Then PostgreSQL stores each body and error unchanged
+    connection = await asyncpg.connect(postgres_server.dsn, timeout=10)
+    try:
+        for result in results:
+            stored = await connection.fetchrow(
+                "SELECT $1::text, $2::text", result.body, result.error
+            )
+            assert tuple(stored) == (result.body, result.error)
+    finally:
+        await connection.close()
+
+
+def test_storable_text_replaces_what_postgresql_refuses() -> None:
+    assert storable_text(b"ok") == "ok"
+    assert storable_text(b"a\x00b\xffc") == "a\ufffdb\ufffdc"
+    assert storable_text("a\x00b\udcffc\ud800") == "a\ufffdb\ufffdc\ufffd"
+    assert storable_text("caf\u00e9 \U0001f600") == "caf\u00e9 \U0001f600"
+    # A cut prefix loses the character split at its end; an uncut one marks it
+    assert storable_text("x\u20ac".encode()[:-1], cut=True) == "x"
+    assert storable_text("x\u20ac".encode()[:-1]) == "x\ufffd"
+    assert storable_text(b"\xff\xfe", cut=True) == "\ufffd\ufffd"
+
+
+def assert_storable(result: AttemptResult) -> None:
+    """Body and error are text PostgreSQL accepts, and the body is at most 16 KiB."""
+    for text in (result.body, result.error or ""):
+        assert isinstance(text, str)
+        assert "\x00" not in text
+        text.encode("utf-8")  # raises for a lone surrogate
+    assert len(result.body) <= LIMIT
 
 
 async def test_receiver_closing_mid_response_is_a_connect_failure(receiver: Receiver) -> None:
