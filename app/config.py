@@ -47,7 +47,6 @@ class Settings:
     max_in_flight_per_endpoint: int = 32
     max_in_flight_per_tenant: int = 128
     worker_concurrency: int = 256
-    rate_limit_max_wait_s: float = 2.0
     # /readyz answers 503 when a delivery Herald is free to send has waited longer.
     ready_max_lag_s: float = 300.0
     frame_ancestors: tuple[str, ...] = ("*",)

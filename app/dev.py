@@ -14,6 +14,7 @@ from app.db.migrate import upgrade
 from app.db.models import Project
 from app.db.session import Database, commit
 from app.errors import Unauthorized
+from app.outbox import Sender
 from app.projects.service import create_api_key, create_project
 from workers.scheduler import run_scheduler
 from workers.stack import build_worker_stack
@@ -33,8 +34,8 @@ def serve_dev(settings: Settings, host: str, port: int, threads: int) -> int:
     return 0
 
 
-async def _serve(settings: Settings, sender: object, host: str, port: int) -> None:
-    database = Database(settings.database_url, sender=sender)  # type: ignore[arg-type]
+async def _serve(settings: Settings, sender: Sender, host: str, port: int) -> None:
+    database = Database(settings.database_url, sender=sender)
     project_id, api_key = await ensure_dev_project(database, settings)
     app = create_app(settings, database)
     print(

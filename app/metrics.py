@@ -61,7 +61,7 @@ class AttemptTotals:
 def held_back(now: datetime, circuit_failure_threshold: int) -> ColumnElement[bool]:
     """Whether a delivery's endpoint (joined as ``Endpoint``) holds it back at ``now``:
     paused, disabled, rate-limited, or with its circuit open as
-    ``app.delivery.gates.circuit_state`` defines it. Never NULL, so ``not_`` of it is
+    ``app.delivery.circuit.circuit_state`` defines it. Never NULL, so ``not_`` of it is
     exactly "free to send"."""
     circuit_open = and_(
         Endpoint.consecutive_failures >= circuit_failure_threshold,

@@ -19,7 +19,8 @@ from litestar import Litestar
 from app.asgi import create_app
 from app.config import LOOPBACK_NETWORKS, Settings
 from app.db.migrate import upgrade
-from app.db.session import Database, JobSender, commit
+from app.db.session import Database, commit
+from app.outbox import Sender
 from app.projects.service import create_project
 from workers.scheduler import run_scheduler
 from workers.stack import WorkerStack, build_worker_stack
@@ -78,13 +79,13 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-def job_sender() -> JobSender | None:
+def job_sender() -> Sender | None:
     """The queue the app's commits feed; tests that deliver override this."""
     return None
 
 
 @pytest.fixture
-async def database(settings: Settings, job_sender: JobSender | None) -> AsyncIterator[Database]:
+async def database(settings: Settings, job_sender: Sender | None) -> AsyncIterator[Database]:
     """The database as seen from the test's own event loop."""
     db = Database(settings.database_url, sender=job_sender)
     yield db
@@ -92,7 +93,7 @@ async def database(settings: Settings, job_sender: JobSender | None) -> AsyncIte
 
 
 @pytest.fixture
-async def app(settings: Settings, job_sender: JobSender | None) -> AsyncIterator[Litestar]:
+async def app(settings: Settings, job_sender: Sender | None) -> AsyncIterator[Litestar]:
     """The app over its own engine, served on the test's event loop."""
     app_database = Database(settings.database_url, sender=job_sender)
     yield create_app(settings, app_database)

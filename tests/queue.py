@@ -1,22 +1,27 @@
-"""A stand-in for the job queue: keeps what the app sends after each commit."""
+"""A stand-in for the job queue and the lanes: keeps what the app sends after each commit."""
 
 from collections.abc import Sequence
 
-from app.db.session import Job
+from app.outbox import Job, LaneWork, OutboxItem
 
 
 class RecordingSender:
-    """A ``JobSender`` that keeps what it was given."""
+    """A ``Sender`` that keeps what it was given."""
 
     def __init__(self) -> None:
-        self.jobs: list[Job] = []
+        self.items: list[OutboxItem] = []
 
-    async def send(self, jobs: Sequence[Job]) -> None:
-        self.jobs.extend(jobs)
+    async def send(self, items: Sequence[OutboxItem]) -> None:
+        self.items.extend(items)
 
     async def ping(self) -> None:
         return None
 
-    def leases(self) -> dict[str, str]:
-        """Delivery id → lease token, over every attempt job sent."""
-        return {dlv: token for job in self.jobs for dlv, token in job.args[0].items()}
+    @property
+    def jobs(self) -> list[Job]:
+        return [item for item in self.items if isinstance(item, Job)]
+
+    @property
+    def woken(self) -> list[LaneWork]:
+        """Every lane wake-up sent, in order."""
+        return [item for item in self.items if isinstance(item, LaneWork)]

@@ -1,85 +1,69 @@
-"""Sending jobs to the broker after a commit (the ``JobSender`` of app.db.session)."""
+"""Sending what commits buffered (the ``Sender`` of ``app.outbox``): jobs to the Dramatiq
+broker, lane wake-ups to the delivery lanes."""
 
 import asyncio
 import logging
-import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import dramatiq
 
 from app.config import Settings
-from app.db.session import Job
-from app.delivery.jobs import ATTEMPT_ACTOR, MAX_BATCH, merge_attempt_jobs
+from app.delivery.lanes import Lanes
+from app.outbox import Job, LaneWork, OutboxItem
 from workers.broker import DELIVERY_QUEUE, create_broker
+from workers.lanes import lanes_factory
 
 log = logging.getLogger("herald.queue")
 
 
-class DramatiqSender:
-    """Enqueues jobs on a Dramatiq broker; never raises.
+class OutboxSender:
+    """Sends jobs and wake-ups; never raises.
 
-    Attempt jobs are held for ``linger_s`` and merged, so concurrent publishes share a
-    queue message (and a worker's round trips) instead of paying for one each.
+    When the broker or the lanes are unreachable, what could not be sent is dropped with
+    a warning (the deliveries stay due in the database and the scheduler finds them) and
+    for ``backoff_s`` nothing more is tried on that side, so publishing stays fast while
+    Redis is down.
 
-    When the broker is unreachable the jobs are dropped with a warning (their deliveries
-    stay due in the database and the scheduler enqueues them later), and for
-    ``backoff_s`` no further send is tried, so publishing stays fast while Redis is down.
+    Lanes over Redis belong to the event loop that made them, so each loop that sends
+    (``herald dev`` runs two) gets its own from ``make_lanes``.
     """
 
-    def __init__(self, broker: Any, backoff_s: float = 5.0, linger_s: float = 0.002) -> None:
+    def __init__(
+        self, broker: Any, make_lanes: Callable[[], Lanes], backoff_s: float = 5.0
+    ) -> None:
         self.broker = broker
         self.backoff_s = backoff_s
-        self.linger_s = linger_s
-        self._down_until = 0.0
-        # Appended to from any event loop of the process (herald dev runs two).
-        self._lock = threading.Lock()
-        self._held: list[Job] = []
-        self._held_leases = 0
-        self._flush_scheduled = False
+        self._make_lanes = make_lanes
+        self._lanes: dict[asyncio.AbstractEventLoop, Lanes] = {}
+        self._down_until = {"broker": 0.0, "lanes": 0.0}
 
-    async def send(self, jobs: Sequence[Job]) -> None:
-        attempts = [job for job in jobs if job.actor == ATTEMPT_ACTOR]
-        others = [job for job in jobs if job.actor != ATTEMPT_ACTOR]
-        if others:
-            await self._enqueue(others)
-        if attempts:
-            await self._hold(attempts)
+    async def send(self, items: Sequence[OutboxItem]) -> None:
+        jobs = [item for item in items if isinstance(item, Job)]
+        work = [item for item in items if isinstance(item, LaneWork)]
+        if work:
+            await self._guarded("lanes", len(work), self.lanes().touch(work))
+        if jobs:
+            await self._guarded("broker", len(jobs), asyncio.to_thread(self._enqueue_all, jobs))
 
-    async def _hold(self, attempts: Sequence[Job]) -> None:
-        with self._lock:
-            self._held.extend(attempts)
-            self._held_leases += sum(len(job.args[0]) for job in attempts)
-            full = self._held_leases >= MAX_BATCH
-            schedule = not full and not self._flush_scheduled
-            if schedule:
-                self._flush_scheduled = True
-        if full:
-            await self._flush()
-        elif schedule:
-            asyncio.get_running_loop().call_later(
-                self.linger_s, lambda: asyncio.ensure_future(self._flush())
-            )
+    def lanes(self) -> Lanes:
+        """This event loop's lanes."""
+        loop = asyncio.get_running_loop()
+        if loop not in self._lanes:
+            self._lanes[loop] = self._make_lanes()
+        return self._lanes[loop]
 
-    async def _flush(self) -> None:
-        with self._lock:
-            held, self._held, self._held_leases = self._held, [], 0
-            self._flush_scheduled = False
-        if held:
-            await self._enqueue(merge_attempt_jobs(held))
-
-    async def _enqueue(self, jobs: Sequence[Job]) -> None:
-        if time.monotonic() < self._down_until:
+    async def _guarded(self, side: str, count: int, call: Any) -> None:
+        if time.monotonic() < self._down_until[side]:
+            call.close()
             return
         try:
-            await asyncio.to_thread(self._enqueue_all, jobs)
+            await call
         except Exception as exc:
-            self._down_until = time.monotonic() + self.backoff_s
+            self._down_until[side] = time.monotonic() + self.backoff_s
             log.warning(
-                "broker unavailable (%s); %d jobs left to the scheduler",
-                type(exc).__name__,
-                len(jobs),
+                "%s unavailable (%s); %d left to the scheduler", side, type(exc).__name__, count
             )
 
     def _enqueue_all(self, jobs: Sequence[Job]) -> None:
@@ -99,7 +83,13 @@ class DramatiqSender:
         if client is not None:
             await asyncio.to_thread(client.ping)
 
+    async def close(self) -> None:
+        """Close the lanes of the running loop."""
+        lanes = self._lanes.pop(asyncio.get_running_loop(), None)
+        if lanes is not None:
+            await lanes.close()
 
-def sender_for(settings: Settings) -> DramatiqSender:
-    """A sender for an API or scheduler process (which send jobs but run no actors)."""
-    return DramatiqSender(create_broker(settings))
+
+def sender_for(settings: Settings) -> OutboxSender:
+    """A sender for an api or scheduler process (which send but run no actors)."""
+    return OutboxSender(create_broker(settings), lanes_factory(settings))

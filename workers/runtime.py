@@ -1,33 +1,38 @@
-"""Per-process worker resources, created lazily inside the worker's event loop.
+"""Per-process worker resources, created lazily inside the worker's event loop, and the
+delivery pump that runs on it.
 
-Database connections and the aiohttp session belong to the loop that made them, and
-Dramatiq runs async actors on its own loop thread, so nothing loop-bound is built at
-import or at boot: the first actor call builds it, later calls reuse it.
+Database connections, the aiohttp session and the Redis client belong to the loop that
+made them, and Dramatiq runs async work on its own loop thread, so nothing loop-bound is
+built at import or at boot: the pump (started once the worker has booted) and the first
+actor call build it, later ones reuse it.
 """
 
 import asyncio
-
-from redis.asyncio import Redis
+from collections.abc import Callable
 
 from app.config import Settings
-from app.db.session import Database, JobSender
+from app.db.session import Database
 from app.delivery.client import create_session
-from app.delivery.dispatch import DeliveryContext
-from app.delivery.gates import InFlight
 from app.delivery.keycache import SigningKeyCache
-from app.delivery.ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
+from app.delivery.lanes import Lanes
+from app.delivery.pump import DeliveryContext, Pump
 from app.delivery.ssrf import NetworkPolicy
+from app.outbox import Sender
 from app.secretbox import SecretBox
 
 
 class WorkerRuntime:
-    def __init__(self, settings: Settings, sender: JobSender, box: SecretBox) -> None:
+    def __init__(
+        self, settings: Settings, sender: Sender, box: SecretBox, make_lanes: Callable[[], Lanes]
+    ) -> None:
         self.settings = settings
         self.sender = sender
         self.box = box
+        self._make_lanes = make_lanes
         self._context: DeliveryContext | None = None
         self._lock: asyncio.Lock | None = None
-        self._redis: Redis | None = None
+        self._stop: asyncio.Event | None = None
+        self._pump: asyncio.Task[None] | None = None
 
     async def delivery_context(self) -> DeliveryContext:
         if self._context is None:
@@ -40,27 +45,33 @@ class WorkerRuntime:
 
     def _build(self) -> DeliveryContext:
         policy = NetworkPolicy(allowed=self.settings.allowed_private_networks)
-        limiter: RateLimiter = LocalRateLimiter()
-        if self.settings.redis_url:
-            self._redis = Redis.from_url(self.settings.redis_url, socket_connect_timeout=2)
-            limiter = RedisRateLimiter(self._redis)
         return DeliveryContext(
             settings=self.settings,
             database=Database(self.settings.database_url, sender=self.sender),
-            http=create_session(policy),
+            http=create_session(policy, limit=self.settings.worker_concurrency),
             policy=policy,
-            box=self.box,
-            limiter=limiter,
-            in_flight=InFlight(self.settings.max_in_flight_per_endpoint),
+            lanes=self._make_lanes(),
             keys=SigningKeyCache(self.box),
         )
 
+    async def start_pump(self) -> None:
+        """Start delivering, on the running loop, until ``stop_pump``."""
+        self._stop = asyncio.Event()
+        pump = Pump(await self.delivery_context())
+        self._pump = asyncio.create_task(pump.run(self._stop))
+
+    async def stop_pump(self) -> None:
+        """Stop popping work and finish what is in hand."""
+        if self._stop is not None and self._pump is not None:
+            self._stop.set()
+            await self._pump
+        self._stop = self._pump = None
+
     async def close(self) -> None:
-        if self._redis is not None:
-            await self._redis.aclose()
-            self._redis = None
+        await self.stop_pump()
         if self._context is not None:
             await self._context.close()
             await self._context.http.close()
+            await self._context.lanes.close()
             await self._context.database.dispose()
             self._context = None

@@ -1,8 +1,9 @@
-"""The scheduler loop: lease due deliveries to jobs, forever, until asked to stop; and
-once a minute, start purging messages past their project's retention.
+"""The scheduler loop: wake the lane of every endpoint with deliveries due, and resume
+stalled replays, forever, until asked to stop; and once a minute, start purging messages
+past their project's retention.
 
-Any number may run: each tick is one short transaction, and on PostgreSQL the leasing
-query skips rows another scheduler holds; purging twice deletes nothing twice.
+Any number may run: each tick is one short transaction that writes nothing but replay
+resumptions, waking a lane twice costs nothing, and purging twice deletes nothing twice.
 """
 
 import asyncio
@@ -13,26 +14,28 @@ from datetime import timedelta
 
 from app.config import Settings
 from app.db.base import utcnow
-from app.db.session import Database, commit
-from app.delivery.due import lease_due_deliveries
+from app.db.session import Database, commit, enqueue_after_commit
+from app.delivery.discovery import due_lanes
 from app.replays.batches import resume_stalled
 from app.retention import purge_expired
 
 log = logging.getLogger("herald.scheduler")
 
-BATCH = 1000
 PURGE_EVERY_S = 60.0
+MAX_BACKOFF_S = 2.0
 
 
 async def tick(database: Database, settings: Settings) -> int:
-    """One pass: lease what is due now, resume stalled replays, send the jobs; return how
-    many deliveries were leased."""
+    """One pass: wake every lane with deliveries due, resume stalled replays, send the
+    wake-ups and jobs; return how many lanes were woken."""
     async with database.session() as session:
         now = utcnow()
-        leased = await lease_due_deliveries(session, settings, now, BATCH)
+        woken = await due_lanes(session, now)
+        for work in woken:
+            enqueue_after_commit(session, work)
         await resume_stalled(session, now, timedelta(seconds=settings.requeue_after_s))
         await commit(session)
-    return leased
+    return len(woken)
 
 
 async def purge(database: Database) -> int:
@@ -45,16 +48,16 @@ async def purge(database: Database) -> int:
 
 
 async def run_scheduler(database: Database, settings: Settings, stop: asyncio.Event) -> None:
-    """Tick every ``scheduler_interval_s`` (at once again after a full batch) until ``stop``;
-    purge expired messages every ``PURGE_EVERY_S``, a batch per tick until none are left."""
+    """Tick every ``scheduler_interval_s`` until ``stop``; purge expired messages every
+    ``PURGE_EVERY_S``, a batch per tick until none are left."""
     log.info("scheduler started (every %.1fs)", settings.scheduler_interval_s)
     failures = 0
     next_purge = 0.0
     while not stop.is_set():
         try:
-            leased = await tick(database, settings)
+            await tick(database, settings)
             if time.monotonic() >= next_purge:
-                # One batch per tick, so a long purge never holds up leasing; the next
+                # One batch per tick, so a long purge never holds up the lanes; the next
                 # tick goes on while batches still find something.
                 purged = await purge(database)
                 next_purge = time.monotonic() + (0 if purged else PURGE_EVERY_S)
@@ -63,11 +66,12 @@ async def run_scheduler(database: Database, settings: Settings, stop: asyncio.Ev
             failures = 0
         except Exception as exc:
             failures += 1
-            leased = 0
             log.warning("scheduler tick failed (%s: %s); retrying", type(exc).__name__, exc)
-        if leased >= BATCH:
-            continue
-        delay = settings.scheduler_interval_s * min(2**failures, 30)
+        delay = settings.scheduler_interval_s * 2**failures
+        if failures:
+            # Backing off spares a dependency that is down, but never by so much that
+            # what fell due during an outage waits long after it ends.
+            delay = min(delay, max(settings.scheduler_interval_s, MAX_BACKOFF_S))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=delay)
     log.info("scheduler stopped")

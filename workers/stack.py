@@ -1,4 +1,5 @@
-"""Assembling a worker: broker, sender, runtime and actors for one process."""
+"""Assembling a worker: broker, sender, runtime, actors and the delivery pump of one
+process."""
 
 from dataclasses import dataclass
 from typing import Any
@@ -10,17 +11,29 @@ from app.config import Settings
 from app.secretbox import secret_box_for
 from workers.actors import register_actors
 from workers.broker import create_broker
-from workers.queue import DramatiqSender
+from workers.lanes import lanes_factory
+from workers.queue import OutboxSender
 from workers.runtime import WorkerRuntime
 
 
-class CloseRuntime(Middleware):  # type: ignore[misc]
-    """Closes the runtime's HTTP session and engine on the actors' loop once the worker
-    threads have finished, before the AsyncIO middleware stops that loop (installed after
-    it: Dramatiq runs ``after_*`` hooks in reverse order, so this one runs first)."""
+class RunDeliveries(Middleware):  # type: ignore[misc]
+    """Runs the runtime's delivery pump on the actors' event loop while the worker runs,
+    and closes the runtime (HTTP session, engine, lanes) before the AsyncIO middleware
+    stops that loop (installed after it: Dramatiq runs ``after_*`` hooks in reverse
+    order, so this one's run first)."""
 
     def __init__(self, runtime: WorkerRuntime) -> None:
         self.runtime = runtime
+
+    def after_worker_boot(self, broker: Any, worker: Any) -> None:
+        loop_thread = get_event_loop_thread()
+        if loop_thread is not None:
+            loop_thread.run_coroutine(self.runtime.start_pump())
+
+    def before_worker_shutdown(self, broker: Any, worker: Any) -> None:
+        loop_thread = get_event_loop_thread()
+        if loop_thread is not None:
+            loop_thread.run_coroutine(self.runtime.stop_pump())
 
     def after_worker_shutdown(self, broker: Any, worker: Any) -> None:
         loop_thread = get_event_loop_thread()
@@ -31,18 +44,20 @@ class CloseRuntime(Middleware):  # type: ignore[misc]
 @dataclass(frozen=True)
 class WorkerStack:
     broker: Any
-    sender: DramatiqSender
+    sender: OutboxSender
     runtime: WorkerRuntime
 
 
 def build_worker_stack(settings: Settings) -> WorkerStack:
-    """The broker with Herald's actors declared, ready for a Dramatiq ``Worker``."""
+    """The broker with Herald's actors declared and the delivery pump attached, ready for
+    a Dramatiq ``Worker``."""
     box = secret_box_for(settings)
     if box is None:
         raise ValueError("HERALD_SECRET_KEY is required to open endpoint secrets")
     broker = create_broker(settings)
-    sender = DramatiqSender(broker)
-    runtime = WorkerRuntime(settings, sender, box)
-    broker.add_middleware(CloseRuntime(runtime))
+    make_lanes = lanes_factory(settings)
+    sender = OutboxSender(broker, make_lanes)
+    runtime = WorkerRuntime(settings, sender, box, make_lanes)
+    broker.add_middleware(RunDeliveries(runtime))
     register_actors(broker, runtime)
     return WorkerStack(broker, sender, runtime)

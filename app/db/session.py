@@ -1,15 +1,14 @@
-"""Engines, sessions, and the rule that jobs leave only after their transaction commits.
+"""Engines, sessions, and the rule that work leaves only after its transaction commits.
 
-A service that wants work done asynchronously calls ``enqueue_after_commit(session, job)``;
-the boundary (request or actor) calls ``commit(session)``, which commits and only then
-hands the buffered jobs to the session's ``JobSender``. A rollback drops them.
+A service that wants work done afterwards calls ``enqueue_after_commit(session, item)``
+(``app.outbox``: a job or a lane wake-up); the boundary (request or actor) calls
+``commit(session)``, which commits and only then hands the buffered items to the
+session's ``Sender``. A rollback drops them.
 """
 
-import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
@@ -21,50 +20,22 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from app.db.base import from_json_text, json_text
+from app.outbox import DiscardingSender, OutboxItem, Sender
 
-log = logging.getLogger(__name__)
-
-_JOBS_KEY = "herald.jobs"
-
-
-@dataclass(frozen=True)
-class Job:
-    """A queue message: an actor name and JSON-safe positional arguments (ids, tokens)."""
-
-    actor: str
-    args: tuple[Any, ...]
-
-
-class JobSender(Protocol):
-    async def send(self, jobs: Sequence[Job]) -> None:
-        """Hand jobs to the queue. Must not raise: a lost job is recovered by the scheduler."""
-
-    async def ping(self) -> None:
-        """Raise if the queue cannot be reached."""
-
-
-class DiscardingSender:
-    """A sender for processes that never enqueue (migrations, CLI): drops jobs."""
-
-    async def send(self, jobs: Sequence[Job]) -> None:
-        if jobs:
-            log.debug("discarding %d jobs: no queue in this process", len(jobs))
-
-    async def ping(self) -> None:
-        return None
+_OUTBOX_KEY = "herald.outbox"
 
 
 class Database:
-    """One engine and its session factory; ``sender`` receives jobs after each commit."""
+    """One engine and its session factory; ``sender`` receives the outbox after each commit."""
 
-    def __init__(self, url: str, sender: JobSender | None = None, **engine_options: Any) -> None:
+    def __init__(self, url: str, sender: Sender | None = None, **engine_options: Any) -> None:
         self.url = url
         self.engine: AsyncEngine = create_engine(url, **engine_options)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self._autocommit_sessionmaker = async_sessionmaker(
             self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
         )
-        self.sender: JobSender = sender or DiscardingSender()
+        self.sender: Sender = sender or DiscardingSender()
 
     @property
     def is_postgresql(self) -> bool:
@@ -72,11 +43,11 @@ class Database:
 
     @asynccontextmanager
     async def session(self, *, autocommit: bool = False) -> AsyncIterator[AsyncSession]:
-        """A session whose jobs go to this database's sender; rolled back if not committed.
+        """A session whose outbox goes to this database's sender; rolled back if not committed.
 
         ``autocommit``: no transaction, each statement commits on its own (no BEGIN or
         COMMIT round trips); only for reads and writes made in one statement.
-        ``commit(session)`` still sends the jobs.
+        ``commit(session)`` still sends the outbox.
         """
         maker = self._autocommit_sessionmaker if autocommit else self.sessionmaker
         async with maker() as session:
@@ -94,11 +65,11 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
     if not url.startswith("sqlite"):
         options.setdefault("pool_size", 10)
         options.setdefault("max_overflow", 20)
-        # No pre-ping: it is one more round trip per transaction on the hot paths. After
-        # a database restart the first statement on a stale connection fails instead
-        # (a 503 for a request, a failed job whose deliveries the scheduler re-enqueues)
-        # and that failure invalidates the whole pool, so only one fails.
-        options.setdefault("pool_pre_ping", False)
+        # Pre-ping: a connection is checked as it leaves the pool (one short round trip
+        # per transaction; the hot paths batch, so per batch), and one that died with
+        # the server (a restart, a failover) is replaced instead of failing the first
+        # request, claim or record after the database comes back.
+        options.setdefault("pool_pre_ping", True)
         options.setdefault("pool_recycle", 1800)
         return create_async_engine(url, **options)
     engine = create_async_engine(url, connect_args={"timeout": 30}, **options)
@@ -125,21 +96,21 @@ def _begin_immediate(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def enqueue_after_commit(session: AsyncSession, job: Job) -> None:
-    """Buffer ``job``; it is sent only if and when ``commit(session)`` succeeds."""
-    session.info.setdefault(_JOBS_KEY, []).append(job)
+def enqueue_after_commit(session: AsyncSession, item: OutboxItem) -> None:
+    """Buffer ``item``; it is sent only if and when ``commit(session)`` succeeds."""
+    session.info.setdefault(_OUTBOX_KEY, []).append(item)
 
 
 async def commit(session: AsyncSession) -> None:
-    """Commit, then send the jobs buffered in this transaction."""
+    """Commit, then send what this transaction buffered."""
     await session.commit()
-    jobs: list[Job] = session.info.pop(_JOBS_KEY, [])
-    if jobs:
-        sender: JobSender = session.info.get("herald.sender") or DiscardingSender()
-        await sender.send(jobs)
+    items: list[OutboxItem] = session.info.pop(_OUTBOX_KEY, [])
+    if items:
+        sender: Sender = session.info.get("herald.sender") or DiscardingSender()
+        await sender.send(items)
 
 
 async def rollback(session: AsyncSession) -> None:
-    """Roll back and forget the jobs buffered in this transaction."""
-    session.info.pop(_JOBS_KEY, None)
+    """Roll back and forget what this transaction buffered."""
+    session.info.pop(_OUTBOX_KEY, None)
     await session.rollback()

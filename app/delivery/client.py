@@ -139,7 +139,7 @@ class AttemptResult:
     error_kind: ErrorKind | None
     error: str | None
     retry_after_s: float | None
-    started_at: datetime | None = None  # set by the dispatcher: when the attempt began
+    started_at: datetime | None = None  # set by ``send``: when the attempt began
 
 
 async def post_webhook(

@@ -151,8 +151,10 @@ local function grant(e, t, clock, room)
   room = math.min(room, L.lane_quantum, L.endpoint_in_flight - lane.n)
   if room <= 0 then return nil, now + L.park_us end
   if lane.r == 0 then return {e, t, room, lane.v, 0, 0, 0}, clock end
-  if next_slot(lane) < now + L.lead_us then
-    lane.b, lane.c = now + L.lead_us, 0
+  local lead = L.lead_us
+  if lane.n > 0 then lead = 0 end
+  if next_slot(lane) < now + lead then
+    lane.b, lane.c = now + lead, 0
   elseif lane.c >= REBASE then
     lane.b, lane.c = next_slot(lane), 0
   end

@@ -341,8 +341,12 @@ class LocalLanes:
             return None, now + limits.park_us  # until one of its releases
         if not lane.rate:
             return Grant(endpoint, tenant, room, lane.version), clock
-        if lane.next_slot_us() < now + limits.lead_us:
-            lane.base, lane.slot = now + limits.lead_us, 0  # idle: the grid starts afresh
+        # An idle lane's grid starts afresh after the lead, its first request on time;
+        # a lane with requests in flight that fell behind its grid (capped, the
+        # receiver slower than the limit) books from now: those are due already.
+        lead = limits.lead_us if lane.in_flight == 0 else 0
+        if lane.next_slot_us() < now + lead:
+            lane.base, lane.slot = now + lead, 0
         elif lane.slot >= REBASE_AFTER_SLOTS:
             lane.base, lane.slot = lane.next_slot_us(), 0
         reach = now + limits.lead_us + limits.horizon_us

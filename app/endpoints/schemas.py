@@ -22,6 +22,7 @@ class EndpointIn(msgspec.Struct, forbid_unknown_fields=True):
     event_types: EventTypeFilter | None = None
     channels: ChannelFilter | None = None
     rate_limit: RateLimit | None = None
+    paused: bool = False
     disabled: bool = False
     secret: KeyText | None = None
     headers: dict[str, str] = {}

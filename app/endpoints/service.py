@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.config import Settings
 from app.db.base import utcnow
 from app.db.models import Delivery, Endpoint, Tenant
+from app.db.session import enqueue_after_commit
 from app.delivery.headers import validate_custom_headers
 from app.delivery.signing import InvalidKey, parse_key
 from app.delivery.ssrf import NetworkPolicy, UnsafeURL, check_endpoint_url
@@ -23,6 +24,7 @@ from app.endpoints.schemas import EndpointIn, EndpointPatch, Status
 from app.errors import ValidationFailed, not_found
 from app.ids import new_id
 from app.operational.events import announce, endpoint_event
+from app.outbox import LaneWork
 from app.pagination import Page, PageRequest, paginate
 from app.projects.service import get_project
 from app.secretbox import SecretBox
@@ -109,6 +111,7 @@ async def add_endpoint(
         rate_limit=data.rate_limit,
         headers=headers,
         metadata_=data.metadata,
+        paused=data.paused,
         disabled=data.disabled,
         disabled_reason=DISABLED_BY_API if data.disabled else None,
     )
@@ -135,7 +138,14 @@ async def apply_patch(
     session: AsyncSession, settings: Settings, endpoint: Endpoint, patch: EndpointPatch
 ) -> Endpoint:
     """Apply ``patch``; enabling a disabled endpoint also resets its health and tells the
-    project's operational endpoints (``endpoint.enabled``)."""
+    project's operational endpoints (``endpoint.enabled``). Resuming or enabling it, or
+    changing its rate limit, wakes its lane after the commit: deliveries held while it
+    was paused or disabled go at once."""
+    wake = (
+        (patch.paused is False and endpoint.paused)
+        or (patch.disabled is False and endpoint.disabled)
+        or (patch.rate_limit is not msgspec.UNSET and patch.rate_limit != endpoint.rate_limit)
+    )
     if patch.url is not msgspec.UNSET:
         await check_url(patch.url, NetworkPolicy(allowed=settings.allowed_private_networks))
         endpoint.url = patch.url
@@ -157,6 +167,9 @@ async def apply_patch(
         set_disabled(endpoint, patch.disabled, DISABLED_BY_API)
     endpoint.updated_at = utcnow()
     await session.flush()
+    if wake and not (endpoint.paused or endpoint.disabled):
+        work = LaneWork(endpoint.tenant_id, endpoint.id, endpoint.rate_limit, endpoint.updated_at)
+        enqueue_after_commit(session, work)
     if enabling:
         tenant = await session.get(Tenant, endpoint.tenant_id)
         assert tenant is not None

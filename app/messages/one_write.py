@@ -20,7 +20,7 @@ from app.config import Settings
 from app.db.base import json_text, utcnow
 from app.db.session import Database, commit, enqueue_after_commit
 from app.errors import HeraldError
-from app.messages.fan_out import FanOut
+from app.messages.fan_out import PENDING, FanOut
 from app.messages.service import (
     Draft,
     Published,
@@ -31,7 +31,7 @@ from app.messages.service import (
     targets_of,
 )
 
-# The deliveries' constant columns are those of ``FanOut.of``.
+# A new delivery's constant columns are ``fan_out.PENDING``'s, bound as parameters.
 _STORE = text(
     """
 WITH new_messages AS (
@@ -52,13 +52,13 @@ WITH new_messages AS (
     INSERT INTO deliveries (id, project_id, tenant_id, message_id, endpoint_id, status,
                             attempt_count, next_attempt_at, next_trigger, lease_token,
                             lease_until, created_at, updated_at)
-    SELECT d.id, n.project_id, n.tenant_id, n.id, d.endpoint_id, 'pending', 0,
-           CAST(:now AS timestamptz), 'scheduled', d.lease_token, d.lease_until,
+    SELECT d.id, n.project_id, n.tenant_id, n.id, d.endpoint_id, CAST(:status AS varchar),
+           CAST(:attempt_count AS integer), CAST(:now AS timestamptz),
+           CAST(:next_trigger AS varchar), NULL, NULL,
            CAST(:now AS timestamptz), CAST(:now AS timestamptz)
     FROM unnest(CAST(:delivery_ids AS text[]), CAST(:delivery_messages AS text[]),
-                CAST(:delivery_endpoints AS text[]), CAST(:lease_tokens AS text[]),
-                CAST(:lease_untils AS timestamptz[]))
-         AS d(id, message_id, endpoint_id, lease_token, lease_until)
+                CAST(:delivery_endpoints AS text[]))
+         AS d(id, message_id, endpoint_id)
     JOIN new_messages AS n ON n.id = d.message_id
 )
 SELECT id FROM new_messages
@@ -74,8 +74,8 @@ async def publish_in_one_write(
     async with database.session(autocommit=True) as session:
         outcomes = await draft_many(session, requests)
         drafts = [o for o in outcomes if isinstance(o, Draft)]
-        stored = await _store_in_one_statement(session, settings, drafts)
-        await commit(session)  # nothing to commit: this sends the jobs
+        stored = await _store_in_one_statement(session, drafts)
+        await commit(session)  # nothing to commit: this wakes the lanes
     taken = [draft for draft, published in zip(drafts, stored, strict=True) if not published]
     settled: Iterator[Published | HeraldError] = iter([])
     if taken:
@@ -87,15 +87,15 @@ async def publish_in_one_write(
 
 
 async def _store_in_one_statement(
-    session: AsyncSession, settings: Settings, drafts: Sequence[Draft]
+    session: AsyncSession, drafts: Sequence[Draft]
 ) -> list[Published | None]:
     """Insert the drafts with their deliveries; ``None`` for those whose dedupe key was
-    taken (nothing of them is written). Jobs leave at ``commit(session)``."""
+    taken (nothing of them is written). Their lanes are woken at ``commit(session)``."""
     if not drafts:
         return []
     now = utcnow()
     messages = [new_message(draft, now) for draft in drafts]
-    fan_out = FanOut.of(settings, targets_of(zip(drafts, messages, strict=True), {}), now)
+    fan_out = FanOut.of(targets_of(zip(drafts, messages, strict=True), {}), now)
     inserted = set(
         (
             await session.execute(
@@ -115,12 +115,11 @@ async def _store_in_one_statement(
                     "delivery_ids": [row["id"] for row in fan_out.rows],
                     "delivery_messages": [row["message_id"] for row in fan_out.rows],
                     "delivery_endpoints": [row["endpoint_id"] for row in fan_out.rows],
-                    "lease_tokens": [row["lease_token"] for row in fan_out.rows],
-                    "lease_untils": [row["lease_until"] for row in fan_out.rows],
+                    **PENDING,
                 },
             )
         ).scalars()
     )
-    for job in fan_out.jobs(inserted):
-        enqueue_after_commit(session, job)
+    for work in fan_out.lane_work(inserted):
+        enqueue_after_commit(session, work)
     return [Published(m, created=True) if m.id in inserted else None for m in messages]

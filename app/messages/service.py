@@ -21,13 +21,13 @@ from app.db.base import utcnow
 from app.db.models import Delivery, Endpoint, Message, Tenant
 from app.db.session import enqueue_after_commit
 from app.delivery.headers import validate_custom_headers
-from app.delivery.jobs import attempt_jobs, new_lease_token
 from app.errors import Conflict, HeraldError, PayloadTooLarge, ValidationFailed, not_found
 from app.event_types.validation import check_payload, validators_for
 from app.ids import new_id
 from app.messages.fan_out import FanOut
 from app.messages.routing import wants
 from app.messages.schemas import MessageIn
+from app.outbox import LaneWork
 from app.pagination import Page, PageRequest, paginate
 from app.tenants.service import find_tenants_with_endpoints, get_tenant
 
@@ -209,11 +209,11 @@ async def store(
             if draft.only_endpoint is None and draft.endpoints is None
         },
     )
-    fan_out = FanOut.of(settings, targets_of(fresh, endpoints), now)
+    fan_out = FanOut.of(targets_of(fresh, endpoints), now)
     if fan_out.rows:
         await session.execute(_INSERT_DELIVERIES, fan_out.rows)
-    for job in fan_out.jobs():
-        enqueue_after_commit(session, job)
+    for work in fan_out.lane_work():
+        enqueue_after_commit(session, work)
     return outcomes
 
 
@@ -405,21 +405,32 @@ async def resend(
             f"endpoint {endpoint_id} is {state}; resume or enable it first",
             code=f"endpoint_{state}",
         )
-    await request_attempts(session, settings, [delivery], trigger="manual")
+    await request_attempts(session, [delivery], trigger="manual")
     return delivery
 
 
 async def request_attempts(
-    session: AsyncSession, settings: Settings, deliveries: Sequence[Delivery], trigger: str
+    session: AsyncSession, deliveries: Sequence[Delivery], trigger: str
 ) -> None:
-    """Make ``deliveries`` due now under a fresh lease and queue them after commit."""
+    """Make ``deliveries`` due now for a ``trigger`` attempt and wake their lanes after
+    commit. Their lease is let go: an attempt in flight is recorded without moving them
+    on, and the new attempt may start at once."""
     now = utcnow()
-    token = new_lease_token()
     for delivery in deliveries:
         delivery.next_attempt_at = now
         delivery.next_trigger = trigger
-        delivery.lease_token = token
-        delivery.lease_until = now + timedelta(seconds=settings.requeue_after_s)
+        delivery.lease_token = None
+        delivery.lease_until = None
     await session.flush()
-    for job in attempt_jobs(token, [delivery.id for delivery in deliveries]):
-        enqueue_after_commit(session, job)
+    endpoints = await _endpoints_by_id(session, {d.endpoint_id for d in deliveries})
+    for endpoint in endpoints:
+        if not endpoint.paused:
+            enqueue_after_commit(
+                session, LaneWork(endpoint.tenant_id, endpoint.id, endpoint.rate_limit, now)
+            )
+
+
+async def _endpoints_by_id(session: AsyncSession, ids: Collection[str]) -> Sequence[Endpoint]:
+    if not ids:
+        return []
+    return (await session.scalars(select(Endpoint).where(Endpoint.id.in_(sorted(ids))))).all()

@@ -21,7 +21,7 @@ from app.db.models import Endpoint, Tenant
 from app.ids import new_id
 
 if TYPE_CHECKING:
-    from app.delivery.dispatch import ClaimedDelivery
+    from app.delivery.claim import Claimed
 
 OPERATIONAL_UID = "$operational"  # outside the uid pattern: no API caller can name it
 EVENT_TYPES = (
@@ -41,7 +41,7 @@ class OperationalEvent:
 
 
 def attempt_event(
-    event_type: str, item: "ClaimedDelivery", attempt: Mapping[str, object]
+    event_type: str, item: "Claimed", attempt: Mapping[str, object]
 ) -> OperationalEvent:
     """``message.attempt.failing`` / ``.exhausted`` for ``item``'s latest attempt."""
     return OperationalEvent(

@@ -57,7 +57,7 @@ async def run_batch(
     ).all()
     wanted = [delivery for delivery in batch if not _pending(delivery, now)]
     if wanted:
-        await request_attempts(session, settings, wanted, trigger="replay")
+        await request_attempts(session, wanted, trigger="replay")
     replay.status = "running" if len(batch) == batch_size else "completed"
     replay.done += len(batch)
     replay.requeued += len(wanted)

@@ -14,7 +14,8 @@ from typing import TextIO
 
 from app.config import Settings
 from app.db.models import Replay
-from app.db.session import Database, DiscardingSender, JobSender, commit
+from app.db.session import Database, commit
+from app.outbox import DiscardingSender, Sender
 from app.replays.batches import run_replay
 from app.replays.service import ReplayRequest, create_replay, percent, resolve_filter
 
@@ -60,7 +61,7 @@ def render_bar(replay: Replay) -> str:
 async def replay_command(
     settings: Settings,
     args: argparse.Namespace,
-    sender: JobSender | None = None,
+    sender: Sender | None = None,
     out: TextIO = sys.stdout,
 ) -> Replay:
     """Create the replay of ``args`` and run it to the end, drawing the bar on ``out``."""

@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
 from app.db.models import Attempt, Delivery, Endpoint, Replay
-from app.db.session import Job, enqueue_after_commit
+from app.db.session import enqueue_after_commit
 from app.endpoints.service import get_endpoint
 from app.errors import NotFound, ValidationFailed, not_found
 from app.ids import new_id
+from app.outbox import Job
 from app.replays.matching import ReplayFilter, count_matching, in_scope
 from app.tenants.service import get_tenant
 

@@ -115,6 +115,12 @@ async def test_created_disabled(api: httpx.AsyncClient, tenant: str) -> None:
     assert endpoint["status"] == "disabled" and endpoint["disabled"] is True
 
 
+async def test_created_paused(api: httpx.AsyncClient, tenant: str) -> None:
+    endpoint = await create(api, paused=True)
+    assert endpoint["status"] == "paused" and endpoint["paused"] is True
+    assert endpoint["disabled_reason"] is None
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [

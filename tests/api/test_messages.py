@@ -79,7 +79,7 @@ async def test_concurrent_duplicates_make_one_message(
     assert await count(database, Delivery) == 1
 
 
-async def test_jobs_carry_each_new_delivery_under_its_lease_and_hold_a_paused_endpoints(
+async def test_publishing_wakes_each_live_endpoints_lane_once_and_holds_a_paused_one(
     api: httpx.AsyncClient, database: Database, job_sender: RecordingSender
 ) -> None:
     # Given a tenant with two endpoints, the second paused
@@ -87,18 +87,23 @@ async def test_jobs_carry_each_new_delivery_under_its_lease_and_hold_a_paused_en
     endpoints = (await api.get("/api/v1/tenants/acme/endpoints")).json()["data"]
     paused = endpoints[1]["id"]
     await api.patch(f"/api/v1/tenants/acme/endpoints/{paused}", json={"paused": True})
+    woken_before = len(job_sender.woken)
     # When a message is published, then published again with the same event id
     first = await api.post("/api/v1/tenants/acme/messages", json=body(event_id="e1"))
     again = await api.post("/api/v1/tenants/acme/messages", json=body(event_id="e1"))
     assert (first.status_code, again.status_code) == (202, 200)
-    # Then the live endpoint's delivery was queued under the lease it holds, once
+    # Then both deliveries are due and unleased: a worker claims them from the database
     async with database.session() as session:
         rows = {d.endpoint_id: d for d in await session.scalars(select(Delivery))}
+    assert all(row.next_attempt_at is not None and row.lease_token is None for row in rows.values())
+    # And only the live endpoint's lane was woken, once, due when the message was stored
+    [woken] = job_sender.woken[woken_before:]
     live = rows[endpoints[0]["id"]]
-    assert live.lease_token is not None and live.lease_until is not None
-    assert job_sender.leases() == {live.id: live.lease_token}
-    # And the paused endpoint's delivery is due but held: no lease, no job
-    assert rows[paused].next_attempt_at is not None and rows[paused].lease_token is None
+    assert (woken.endpoint_id, woken.tenant_id, woken.due_at) == (
+        live.endpoint_id,
+        live.tenant_id,
+        live.next_attempt_at,
+    )
 
 
 async def test_an_event_id_past_the_dedupe_window_makes_a_new_message(

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from app.config import Settings
-from app.db.session import JobSender
+from app.outbox import Sender
 from tests.conftest import wait_until
 from tests.receivers import Receiver, Reply
 from workers.stack import WorkerStack
@@ -23,7 +23,7 @@ def settings(settings: Settings) -> Settings:
 
 
 @pytest.fixture
-def job_sender(worker_stack: WorkerStack) -> JobSender:
+def job_sender(worker_stack: WorkerStack) -> Sender:
     return worker_stack.sender
 
 

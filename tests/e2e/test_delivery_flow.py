@@ -6,14 +6,14 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from app.db.session import JobSender
+from app.outbox import Sender
 from tests.conftest import wait_until
 from tests.receivers import Hang, Receiver, Reply
 from workers.stack import WorkerStack
 
 
 @pytest.fixture
-def job_sender(worker_stack: WorkerStack) -> JobSender:
+def job_sender(worker_stack: WorkerStack) -> Sender:
     return worker_stack.sender
 
 

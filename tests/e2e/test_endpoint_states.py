@@ -9,14 +9,15 @@ from sqlalchemy import update
 
 from app.db.base import utcnow
 from app.db.models import Endpoint
-from app.db.session import Database, JobSender, commit
+from app.db.session import Database, commit
+from app.outbox import Sender
 from tests.conftest import wait_until
 from tests.receivers import Receiver, Reply
 from workers.stack import WorkerStack
 
 
 @pytest.fixture
-def job_sender(worker_stack: WorkerStack) -> JobSender:
+def job_sender(worker_stack: WorkerStack) -> Sender:
     return worker_stack.sender
 
 

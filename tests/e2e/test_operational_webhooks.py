@@ -1,5 +1,6 @@
 """Operational webhooks: the producer hears when its tenants' webhooks go wrong."""
 
+import asyncio
 import json
 from typing import Any
 
@@ -8,14 +9,15 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from app.config import Settings
-from app.db.session import Database, JobSender
+from app.db.session import Database
+from app.outbox import Sender
 from tests.conftest import make_project, wait_until
 from tests.receivers import Receiver, Reply
 from workers.stack import WorkerStack
 
 
 @pytest.fixture
-def job_sender(worker_stack: WorkerStack) -> JobSender:
+def job_sender(worker_stack: WorkerStack) -> Sender:
     return worker_stack.sender
 
 
@@ -40,7 +42,7 @@ async def test_disabled_failing_exhausted_and_enabled_are_announced(
     verifier = await operational_endpoint(api, receiver.url("/ops"))
     await api.patch("/api/v1/project", json={"failing_after_attempts": 2})
     await api.post("/api/v1/tenants", json={"uid": "acme", "name": "Acme"})
-    receiver.script("/gone", then=Reply(410))
+    receiver.script("/gone", Reply(410))  # once: the resend after re-enabling succeeds
     receiver.script("/down", then=Reply(500))
     gone = (
         await api.post("/api/v1/tenants/acme/endpoints", json={"url": receiver.url("/gone")})
@@ -77,6 +79,9 @@ async def test_disabled_failing_exhausted_and_enabled_are_announced(
         return any(event["type"] == "endpoint.enabled" for event in events(receiver, verifier))
 
     await wait_until(enabled)
+    # And the pending delivery is sent again, without a second disabling
+    await receiver.wait_for_async(2, timeout_s=10, path="/gone")
+    await asyncio.sleep(1)  # what its recording would announce has been sent by now
     assert len([e for e in events(receiver, verifier) if e["type"] == "endpoint.disabled"]) == 1
 
 

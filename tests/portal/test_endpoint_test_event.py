@@ -6,7 +6,8 @@ import httpx
 import pytest
 
 from app.config import Settings
-from app.db.session import Database, JobSender
+from app.db.session import Database
+from app.outbox import Sender
 from tests.conftest import make_project
 from tests.portal.portal_fixtures import make_endpoint, make_tenant
 from tests.receivers import Receiver
@@ -96,7 +97,7 @@ async def test_unknown_event_type_disabled_endpoint_and_other_project(
 
 
 @pytest.fixture
-def job_sender(worker_stack: WorkerStack) -> JobSender:
+def job_sender(worker_stack: WorkerStack) -> Sender:
     return worker_stack.sender
 
 

@@ -1,16 +1,20 @@
-"""Leases on PostgreSQL: several schedulers never lease the same delivery twice (SKIP
-LOCKED), and a lease held by a worker killed mid-attempt is reclaimed."""
+"""Leases on PostgreSQL: workers claiming the same lanes at once never lease a delivery
+twice (SKIP LOCKED), and a lease held by a worker killed mid-attempt is reclaimed."""
 
 import asyncio
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from app.config import Settings
 from app.db.base import utcnow
+from app.db.models import Endpoint
 from app.db.session import Database, commit
-from app.delivery.due import lease_due_deliveries
-from tests.queue import RecordingSender
+from app.delivery.claim import claim_grants
+from app.delivery.keycache import SigningKeyCache
+from app.delivery.lanes import Grant
+from app.secretbox import secret_box_for
 from tests.receivers import Hang, Receiver, Reply
 from tests.services import PostgresServer, RedisServer
 from tests.stack import HeraldStack
@@ -18,27 +22,35 @@ from tests.traffic import fetch_value, make_endpoint, make_tenant, publish_many
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
 
-SCHEDULERS = 6
-BATCH = 40
+WORKERS = 6
+GRANT = 7
 
 
-async def lease_until_dry(database: Database, settings: Settings) -> list[str]:
-    """Act as one scheduler: lease batches until none is left; the ids it leased."""
-    sender = RecordingSender()
-    database.sender = sender
+async def claim_until_dry(database: Database, settings: Settings) -> list[str]:
+    """Act as one worker granted all three lanes again and again until it claims
+    nothing; the ids it leased."""
+    box = secret_box_for(settings)
+    assert box is not None
+    keys = SigningKeyCache(box)
+    async with database.session() as session:
+        endpoints = (await session.scalars(select(Endpoint))).all()
+    claimed: list[str] = []
     while True:
-        async with database.session() as session:
-            leased = await lease_due_deliveries(session, settings, utcnow(), BATCH)
+        grants = [Grant(e.id, e.tenant_id, GRANT, version=0) for e in endpoints]
+        async with database.session(autocommit=True) as session:
+            outcomes = await claim_grants(session, settings, keys, grants, utcnow())
             await commit(session)
-        if not leased:
-            return [delivery_id for job in sender.jobs for delivery_id in job.args[0]]
+        taken = [item.delivery.id for items, _ in outcomes for item in items]
+        if not taken:
+            return claimed
+        claimed += taken
         await asyncio.sleep(0)
 
 
-async def test_concurrent_schedulers_never_lease_a_delivery_twice(
+async def test_concurrent_claims_never_lease_a_delivery_twice(
     postgres_server: PostgresServer, redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    # Given 600 due deliveries whose leases have lapsed, and no worker to take them
+    # Given 600 due deliveries on three endpoints, and no worker to take them
     stack = HeraldStack(postgres_server, redis_server, tmp_path, workers=0, schedulers=0)
     with stack:
         async with stack.client() as api:
@@ -47,22 +59,22 @@ async def test_concurrent_schedulers_never_lease_a_delivery_twice(
                 await make_endpoint(api, "acme", f"http://127.0.0.1:9{path}")
             report = await publish_many(api, "acme", 200, concurrency=8)
             assert report.statuses == {202: 200}
-        dsn = stack.database_dsn
-        await fetch_value(dsn, "UPDATE deliveries SET lease_until = now() - interval '1 s'")
 
-        # When 6 schedulers, each with its own engine, lease concurrently in small batches
-        settings = Settings(database_url=stack.env["HERALD_DATABASE_URL"], requeue_after_s=60)
-        databases = [Database(settings.database_url) for _ in range(SCHEDULERS)]
+        # When 6 workers, each with its own engine, claim the same lanes at once
+        settings = Settings(
+            database_url=stack.env["HERALD_DATABASE_URL"], secret_key=stack.env["HERALD_SECRET_KEY"]
+        )
+        databases = [Database(settings.database_url) for _ in range(WORKERS)]
         try:
-            leased = await asyncio.gather(*(lease_until_dry(db, settings) for db in databases))
+            claimed = await asyncio.gather(*(claim_until_dry(db, settings) for db in databases))
         finally:
             await asyncio.gather(*(db.dispose() for db in databases))
 
         # Then every delivery was leased exactly once, and the work was shared
-        every = [delivery_id for ids in leased for delivery_id in ids]
+        every = [delivery_id for ids in claimed for delivery_id in ids]
         assert len(every) == 600
         assert len(set(every)) == 600
-        assert sum(1 for ids in leased if ids) > 1, [len(ids) for ids in leased]
+        assert sum(1 for ids in claimed if ids) > 1, [len(ids) for ids in claimed]
 
 
 async def test_lease_of_a_worker_killed_mid_attempt_is_reclaimed(
@@ -78,7 +90,7 @@ async def test_lease_of_a_worker_killed_mid_attempt_is_reclaimed(
         postgres_server,
         redis_server,
         tmp_path,
-        env={"HERALD_REQUEST_TIMEOUT": str(timeout_s), "HERALD_REQUEUE_AFTER": "2"},
+        env={"HERALD_REQUEST_TIMEOUT": str(timeout_s)},
     )
     with stack:
         async with stack.client() as api:
@@ -94,7 +106,7 @@ async def test_lease_of_a_worker_killed_mid_attempt_is_reclaimed(
             await asyncio.to_thread(stack.start_worker, 0)
 
             # Then the lapsed lease is reclaimed and the delivery succeeds on a new attempt
-            lease_s = 2 * timeout_s + 5  # the worker's claim lease (dispatch.claim_deliveries)
+            lease_s = 2 * timeout_s + 5  # the worker's claim lease (claim.claim_grants)
             await receiver.wait_for_async(2, timeout_s=lease_s + 10, path="/slow")
             reclaimed_s = asyncio.get_running_loop().time() - killed_at
             print(f"reclaimed {reclaimed_s:.1f} s after the kill (lease {lease_s} s)")

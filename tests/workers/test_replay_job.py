@@ -11,7 +11,8 @@ from sqlalchemy import select
 from app.config import Settings
 from app.db.base import utcnow
 from app.db.models import Attempt
-from app.db.session import Database, JobSender, commit
+from app.db.session import Database, commit
+from app.outbox import Sender
 from app.replays import batches
 from tests.conftest import ProjectKey, wait_until
 from tests.herald_cli import run_cli
@@ -35,7 +36,7 @@ async def replay_state(api: httpx.AsyncClient, replay_id: str) -> dict[str, obje
 
 class TestThroughTheQueue:
     @pytest.fixture
-    def job_sender(self, worker_stack: WorkerStack) -> JobSender:
+    def job_sender(self, worker_stack: WorkerStack) -> Sender:
         return worker_stack.sender
 
     async def test_each_failed_delivery_is_resent_exactly_once_as_a_replay(

@@ -1,42 +1,67 @@
-"""The sender merges attempt jobs that commit close together into one queue message."""
+"""The outbox sender: jobs go to the broker, wake-ups to the lanes, and a side that is
+down is left alone for a while instead of slowing every commit."""
 
-import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 
-from app.db.session import Job
-from app.delivery.jobs import MAX_BATCH, attempt_jobs
+from app.delivery.lanes import LaneLimits, LocalLanes
+from app.outbox import Job, LaneWork
 from workers.broker import DELIVERY_QUEUE
-from workers.queue import DramatiqSender
+from workers.queue import OutboxSender
+
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
-def queued(broker: StubBroker) -> list[dict[str, str]]:
+def queued(broker: StubBroker) -> list[str]:
     queue = broker.queues[DELIVERY_QUEUE]
     messages = []
     while not queue.empty():
-        messages.append(queue.get_nowait())
-    return [dramatiq.Message.decode(m).args[0] for m in messages]
+        messages.append(dramatiq.Message.decode(queue.get_nowait()).actor_name)
+    return messages
 
 
-async def test_jobs_within_the_linger_window_share_one_message() -> None:
-    # Given a sender over an in-memory broker
+def stub_broker() -> StubBroker:
     broker = StubBroker()
     broker.declare_queue(DELIVERY_QUEUE)
-    sender = DramatiqSender(broker, linger_s=0.02)
-    # When three publishes' jobs are sent within the window
-    for n in range(3):
-        await sender.send(attempt_jobs(f"t{n}", [f"d{n}"]))
-    assert queued(broker) == []
-    await asyncio.sleep(0.1)
-    # Then one message carries all three leases
-    assert queued(broker) == [{"d0": "t0", "d1": "t1", "d2": "t2"}]
+    return broker
 
 
-async def test_a_full_batch_leaves_at_once_and_other_jobs_are_not_held() -> None:
-    broker = StubBroker()
-    broker.declare_queue(DELIVERY_QUEUE)
-    sender = DramatiqSender(broker, linger_s=10)
-    await sender.send(attempt_jobs("t", [f"d{n}" for n in range(MAX_BATCH)]))
+class DownLanes(LocalLanes):
+    """Lanes whose Redis is unreachable: every touch fails, and is counted."""
+
+    def __init__(self) -> None:
+        super().__init__(LaneLimits(endpoint_in_flight=1, tenant_in_flight=1))
+        self.tries = 0
+
+    async def touch(self, work: Sequence[LaneWork]) -> None:
+        self.tries += 1
+        raise ConnectionError("redis is down")
+
+
+async def test_jobs_go_to_the_broker_and_wake_ups_to_the_lanes() -> None:
+    # Given a sender over an in-memory broker and in-memory lanes
+    broker = stub_broker()
+    lanes = LocalLanes(LaneLimits(endpoint_in_flight=1, tenant_in_flight=1))
+    sender = OutboxSender(broker, lambda: lanes)
+    # When a commit sends a replay job and a lane wake-up
+    await sender.send([Job("replay.run", ("rpl_1",)), LaneWork("tnt_1", "ep_1", None, NOW)])
+    # Then the job is queued and the lane is due
+    assert queued(broker) == ["replay.run"]
+    popped = await lanes.pop("w", 10, [])
+    assert [(g.endpoint_id, g.count) for g in popped.grants] == [("ep_1", 1)]
+
+
+async def test_lanes_that_are_down_are_left_alone_for_a_while() -> None:
+    # Given lanes whose Redis is down
+    lanes = DownLanes()
+    sender = OutboxSender(stub_broker(), lambda: lanes, backoff_s=60)
+    # When commits keep sending wake-ups, and a job
+    for _ in range(5):
+        await sender.send([LaneWork("tnt_1", "ep_1", None, NOW)])
     await sender.send([Job("replay.run", ("rpl_1",))])
-    assert len(queued(broker)) == 2
+    # Then none raised, the lanes were tried once, and the broker still got the job
+    assert lanes.tries == 1
+    assert queued(sender.broker) == ["replay.run"]

@@ -7,7 +7,12 @@ from app.db.base import Base, UTCDateTime, utcnow
 
 
 class Attempt(Base):
-    """One HTTP request of a delivery, with its outcome; never changed once written."""
+    """One HTTP request of a delivery, with its outcome; never changed once written.
+
+    Only ``delivery_id`` is a foreign key: the other ids are copies for the logs'
+    indexes, and deleting the delivery (with its endpoint, tenant, message or project)
+    deletes its attempts.
+    """
 
     __tablename__ = "attempts"
     __table_args__ = (
@@ -16,13 +21,13 @@ class Attempt(Base):
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(String(40))
+    tenant_id: Mapped[str] = mapped_column(String(40))
     delivery_id: Mapped[str] = mapped_column(
         ForeignKey("deliveries.id", ondelete="CASCADE"), index=True
     )
-    message_id: Mapped[str] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
-    endpoint_id: Mapped[str] = mapped_column(ForeignKey("endpoints.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(40))
+    endpoint_id: Mapped[str] = mapped_column(String(40))
     status: Mapped[str] = mapped_column(String(16))  # succeeded | failed
     response_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     response_body: Mapped[str] = mapped_column(Text, default="")

@@ -24,6 +24,13 @@ class Delivery(Base):
             postgresql_where=text("next_attempt_at IS NOT NULL"),
             sqlite_where=text("next_attempt_at IS NOT NULL"),
         ),
+        Index(
+            "ix_deliveries_lane",
+            "endpoint_id",
+            "next_attempt_at",
+            postgresql_where=text("next_attempt_at IS NOT NULL"),
+            sqlite_where=text("next_attempt_at IS NOT NULL"),
+        ),
         Index("ix_deliveries_endpoint_status", "endpoint_id", "status", "updated_at"),
     )
 

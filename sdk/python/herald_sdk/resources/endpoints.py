@@ -34,14 +34,16 @@ class Endpoints(Resource[R]):
         event_types: Sequence[str] | None = None,
         channels: Sequence[str] | None = None,
         rate_limit: int | None = None,
+        paused: bool | None = None,
         disabled: bool | None = None,
         secret: str | None = None,
         headers: Mapping[str, str] | None = None,
         metadata: Mapping[str, Any] | None = None,
     ) -> Request[Endpoint]:
         """Add an endpoint to ``tenant`` (id or uid). ``event_types``/``channels`` None
-        receive everything; ``rate_limit`` is requests per second; ``secret`` (``whsec_…``
-        or ``whsk_…``) is generated unless given. 422 for a URL the SSRF guard refuses."""
+        receive everything; ``rate_limit`` is requests per second; ``paused`` holds its
+        deliveries until it is resumed; ``secret`` (``whsec_…`` or ``whsk_…``) is
+        generated unless given. 422 for a URL the SSRF guard refuses."""
         return Request(
             "POST",
             path(_ENDPOINTS, tenant),
@@ -52,6 +54,7 @@ class Endpoints(Resource[R]):
                 event_types=_listed(event_types),
                 channels=_listed(channels),
                 rate_limit=rate_limit,
+                paused=paused,
                 disabled=disabled,
                 secret=secret,
                 headers=headers,
