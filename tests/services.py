@@ -266,15 +266,16 @@ class PostgresServer:
             self._initialized = True
             self.create_database(self.default_database)
 
-    def stop(self) -> None:
-        """Stop it in fast mode (open sessions are cut); returns once it is down."""
+    def stop(self, mode: str = "fast") -> None:
+        """Stop it (``fast``: open sessions are cut; ``immediate``: as a crash would, no
+        shutdown checkpoint); returns once it is down."""
         if not self.running:
             return
         self.running = False
         timeout = str(int(STOP_TIMEOUT_S))
         stop = ["pg_ctl", "-D", str(self.data_dir), "-w", "-t", timeout, "stop", "-m"]
         try:
-            self._pg([*stop, "fast"])
+            self._pg([*stop, mode])
         except RuntimeError:
             # Never leave a postmaster behind: `immediate` skips the shutdown checkpoint.
             with contextlib.suppress(RuntimeError):
@@ -385,13 +386,24 @@ def redis_server() -> Iterator[RedisServer]:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A running PostgresServer for the whole session; stopped and removed at its end."""
+    yield from _running_postgres(durable=False)
+
+
+@pytest.fixture(scope="module")
+def durable_postgres_server() -> Iterator[PostgresServer]:
+    """A running PostgresServer that keeps what it commits through a crash (fsync and
+    synchronous commits on), for the tests that crash it; one per test module."""
+    yield from _running_postgres(durable=True)
+
+
+def _running_postgres(durable: bool) -> Iterator[PostgresServer]:
     bin_dir = find_postgres_bin_dir()
     if bin_dir is None:
         service_missing("PostgreSQL is not installed (apt-get install postgresql)")
     assert bin_dir is not None
     if os.geteuid() == 0 and not _postgres_user_exists():
         service_missing("running as root but there is no 'postgres' user to run PostgreSQL")
-    server = PostgresServer(bin_dir)
+    server = PostgresServer(bin_dir, durable=durable)
     atexit.register(server.close)
     try:
         server.start()

@@ -15,6 +15,7 @@ from tests.traffic import (
     make_endpoint,
     make_tenant,
     publish_many,
+    receipts,
     settled_states,
     wait_for_receipts,
 )
@@ -64,3 +65,55 @@ async def test_redis_restart_loses_nothing(
             }
             # And the workers that were running all along did the delivering again
             assert all(worker.alive for worker in stack.workers)
+
+
+LIMITED_BACKLOG = 1000
+RATE_PER_S = 100
+
+
+async def test_redis_restart_with_a_limited_backlog_in_flight(
+    postgres_server: PostgresServer,
+    redis_server: RedisServer,
+    receiver: Receiver,
+    tmp_path: Path,
+) -> None:
+    # Given 1 000 messages queued for an endpoint limited to 100/s, draining, with claim
+    # leases far longer than any bound here (so no recovery may wait one out)
+    stack = HeraldStack(
+        postgres_server,
+        redis_server,
+        tmp_path,
+        workers=2,
+        schedulers=2,
+        env={"HERALD_REQUEST_TIMEOUT": "30", "HERALD_REQUEUE_AFTER": "60"},
+    )
+    with stack:
+        async with stack.client() as api:
+            await make_tenant(api, "acme")
+            await make_endpoint(api, "acme", receiver.url("/limited"), rate_limit=RATE_PER_S)
+            report = await publish_many(api, "acme", LIMITED_BACKLOG, concurrency=8)
+            assert report.statuses == {202: LIMITED_BACKLOG}, report.refusals[:3]
+
+            # When Redis (the lanes, their holdings and rate grids) is lost mid-drain and
+            # comes back empty 3 s later
+            await receiver.wait_for_async(200, timeout_s=30, path="/limited")
+            await asyncio.to_thread(redis_server.stop)
+            await asyncio.sleep(3)
+            await asyncio.to_thread(redis_server.start)
+            restarted = asyncio.get_running_loop().time()
+
+            # Then the rest of the backlog arrives within its drain time and the bound
+            left = LIMITED_BACKLOG - len(receiver.requests)
+            wanted = expected(report.accepted, ["/limited"])
+            await wait_for_receipts(
+                receiver, wanted, timeout_s=left / RATE_PER_S + RECOVERY_BOUND_S
+            )
+            recovery_s = asyncio.get_running_loop().time() - restarted
+            print(f"the last {left} arrived {recovery_s:.1f} s after Redis restarted")
+            # And each arrived exactly once, recorded as succeeded
+            await asyncio.sleep(1)
+            assert set(receipts(receiver.requests).values()) == {1}
+            assert await settled_states(stack.database_dsn, LIMITED_BACKLOG) == {
+                "succeeded": LIMITED_BACKLOG
+            }
+            assert all(process.alive for process in stack.processes)
