@@ -9,6 +9,7 @@ actor call build it, later ones reuse it.
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from app.config import Settings
 from app.db.session import Database
@@ -47,7 +48,11 @@ class WorkerRuntime:
         policy = NetworkPolicy(allowed=self.settings.allowed_private_networks)
         return DeliveryContext(
             settings=self.settings,
-            database=Database(self.settings.database_url, sender=self.sender),
+            database=Database(
+                self.settings.database_url,
+                sender=self.sender,
+                **_worker_engine_options(self.settings),
+            ),
             http=create_session(policy, limit=self.settings.worker_concurrency),
             policy=policy,
             lanes=self._make_lanes(),
@@ -75,3 +80,16 @@ class WorkerRuntime:
             await self._context.lanes.close()
             await self._context.database.dispose()
             self._context = None
+
+
+def _worker_engine_options(settings: Settings) -> dict[str, Any]:
+    """On PostgreSQL, no bitmap scans in a worker's sessions. A claim takes an endpoint's
+    oldest due deliveries with ``ORDER BY next_attempt_at LIMIT n`` on the endpoint's
+    lane index; for a burst its statistics do not know yet, the planner guesses a few
+    rows and picks a bitmap scan that reads and sorts every due row of the endpoint:
+    7 ms a claim with 5 000 waiting, growing with the backlog. The index scan reads n
+    rows. Every other statement of a worker looks rows up by key, where bitmap scans
+    bring nothing."""
+    if not settings.database_url.startswith("postgresql"):
+        return {}
+    return {"connect_args": {"server_settings": {"enable_bitmapscan": "off"}}}

@@ -144,7 +144,7 @@ class Pump:
         self.capacity = ctx.settings.worker_concurrency
         self.in_hand = 0
         self._releases: list[Release] = []
-        self._freed = asyncio.Event()
+        self._changed = asyncio.Event()  # a delivery ended its request, or left the hand
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -219,14 +219,14 @@ class Pump:
             result = await send(
                 self.ctx.http, item, self.ctx.settings.request_timeout_s, self.ctx.policy
             )
-            self._releases.append(Release(item.endpoint.id, item.tenant.id))
+            self._release(item)
             released = True
             await self._record(Sent(item, result))
         except Exception:
             log.exception("delivery %s could not be completed", item.delivery.id)
         finally:
             if not released:
-                self._releases.append(Release(item.endpoint.id, item.tenant.id))
+                self._release(item)
             self._done(1)
 
     async def _record(self, sent: Sent) -> None:
@@ -250,26 +250,43 @@ class Pump:
                 failures += 1
                 await asyncio.sleep(backoff_s)
 
+    def _release(self, item: Claimed) -> None:
+        """Its request is over: its place in its lane's and tenant's caps is free."""
+        self._releases.append(Release(item.endpoint.id, item.tenant.id))
+        self._changed.set()
+
     def _done(self, count: int) -> None:
         if count:
             self.in_hand -= count
-            self._freed.set()
+            self._changed.set()
+
+    async def _wait_for_changes(self, timeout_s: float) -> None:
+        """Until a delivery in hand ends its request or leaves the hand, or ``timeout_s``;
+        at once if one did since the last pop or flush."""
+        if self._releases:
+            return
+        self._changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout_s)
 
     async def _wait_for_room(self) -> None:
-        self._freed.clear()
-        try:
-            await asyncio.wait_for(self._freed.wait(), RELEASE_EVERY_S)
-        except TimeoutError:
-            await self._flush_releases()
+        await self._wait_for_changes(RELEASE_EVERY_S)
+        await self._flush_releases()
 
     async def _idle(self, stop: asyncio.Event, popped: Popped) -> None:
+        """Nothing was granted: wait until the next lane comes due or a touch may have made
+        work. With deliveries in hand, pop again as soon as one ends its request: that
+        frees a place in a lane that may be capped (the pop tells the lanes)."""
         wait_s = IDLE_WAIT_S
         if popped.next_us is not None:
             wait_s = min(wait_s, max(0.0, (popped.next_us - popped.now_us) / 1e6))
-        if self._releases or self.in_hand:
-            wait_s = min(wait_s, RELEASE_EVERY_S)
-        if not stop.is_set():
-            await self.ctx.lanes.wait(self.name, max(wait_s, MIN_WAIT_S))
+        wait_s = max(wait_s, MIN_WAIT_S)
+        if stop.is_set():
+            return
+        if self.in_hand or self._releases:
+            await self._wait_for_changes(min(wait_s, RELEASE_EVERY_S))
+        else:
+            await self.ctx.lanes.wait(self.name, wait_s)
 
     async def _flush_releases(self) -> None:
         releases, self._releases = self._releases, []

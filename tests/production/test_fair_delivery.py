@@ -36,9 +36,9 @@ LIMITED_BACKLOG = 1000
 FRESH = 100
 FRESH_BOUND_S = 3.0
 RESUMED_BOUND_S = 15.0
-BIG_BACKLOG = 5000
+BIG_BACKLOG = 8000  # drains for seconds after the trickle ends, at ~2 000/s
 TRICKLE = 30
-TRICKLE_EVERY_S = 0.1
+TRICKLE_EVERY_S = 0.05
 
 
 async def trickle(
@@ -118,7 +118,7 @@ async def test_a_big_backlog_does_not_slow_a_small_tenant(
     receiver: Receiver,
     tmp_path: Path,
 ) -> None:
-    # Given a big tenant with 5 000 messages held by its paused endpoint, and a small
+    # Given a big tenant with 8 000 messages held by its paused endpoint, and a small
     # tenant whose latency when idle is measured first
     stack = HeraldStack(postgres_server, redis_server, tmp_path, workers=2)
     with stack:
