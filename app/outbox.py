@@ -47,8 +47,10 @@ class Sender(Protocol):
         """Hand jobs to the queue and wake-ups to the lanes. Must not raise: whatever is
         lost is found again by the scheduler."""
 
-    async def ping(self) -> None:
-        """Raise if the queue cannot be reached."""
+    async def ping(self) -> str | None:
+        """Raise if the queue cannot be reached; else what identifies its current run
+        (it changes when the queue restarts and may have lost what it held), or None
+        where it cannot restart apart from this process."""
 
 
 class DiscardingSender:
@@ -57,5 +59,5 @@ class DiscardingSender:
     async def send(self, items: Sequence[OutboxItem]) -> None:
         return None
 
-    async def ping(self) -> None:
+    async def ping(self) -> str | None:
         return None

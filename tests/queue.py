@@ -14,7 +14,7 @@ class RecordingSender:
     async def send(self, items: Sequence[OutboxItem]) -> None:
         self.items.extend(items)
 
-    async def ping(self) -> None:
+    async def ping(self) -> str | None:
         return None
 
     @property

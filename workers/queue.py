@@ -78,10 +78,16 @@ class OutboxSender:
                 )
             )
 
-    async def ping(self) -> None:
+    async def ping(self) -> str | None:
+        """Redis's ``run_id`` (new at every start: a restart lost the queues, as this
+        Redis keeps nothing across one); None for the in-process broker. An answer ends
+        any back-off: what is sent next is tried again."""
         client = getattr(self.broker, "client", None)
-        if client is not None:
-            await asyncio.to_thread(client.ping)
+        if client is None:
+            return None
+        info = await asyncio.to_thread(client.info, "server")
+        self._down_until = dict.fromkeys(self._down_until, 0.0)
+        return str(info["run_id"])
 
     async def close(self) -> None:
         """Close the lanes of the running loop."""

@@ -1,6 +1,7 @@
 """The scheduler loop: wake the lane of every endpoint with deliveries due, and resume
-stalled replays, forever, until asked to stop; and once a minute, start purging messages
-past their project's retention.
+stalled replays (at once, all of them, after the job queue restarted or was unreachable),
+forever, until asked to stop; and once a minute, start purging messages past their
+project's retention.
 
 Any number may run: each tick is one short transaction that writes nothing but replay
 resumptions, waking a lane twice costs nothing, and purging twice deletes nothing twice.
@@ -16,6 +17,7 @@ from app.config import Settings
 from app.db.base import utcnow
 from app.db.session import Database, commit, enqueue_after_commit
 from app.delivery.discovery import due_lanes
+from app.outbox import Sender
 from app.replays.batches import resume_stalled
 from app.retention import purge_expired
 
@@ -25,15 +27,42 @@ PURGE_EVERY_S = 60.0
 MAX_BACKOFF_S = 2.0
 
 
-async def tick(database: Database, settings: Settings) -> int:
-    """One pass: wake every lane with deliveries due, resume stalled replays, send the
-    wake-ups and jobs; return how many lanes were woken."""
+class QueueWatch:
+    """Notices when the job queue may have lost jobs: it was unreachable at a look, or it
+    restarted (its run identity changed). ``lost`` stays true until ``resumed()``."""
+
+    def __init__(self, sender: Sender) -> None:
+        self.sender = sender
+        self.lost = False
+        self._run: str | None = None
+
+    async def look(self) -> bool:
+        """Whether the queue can be reached now."""
+        try:
+            run = await self.sender.ping()
+        except Exception:
+            self.lost = True
+            return False
+        if self._run is not None and run != self._run:
+            self.lost = True
+        self._run = run
+        return True
+
+    def resumed(self) -> None:
+        self.lost = False
+
+
+async def tick(database: Database, settings: Settings, queue_lost_jobs: bool = False) -> int:
+    """One pass: wake every lane with deliveries due, resume stalled replays (every
+    unfinished one if the queue lost jobs), send the wake-ups and jobs; return how many
+    lanes were woken."""
+    stalled_after = timedelta(seconds=0 if queue_lost_jobs else settings.requeue_after_s)
     async with database.session() as session:
         now = utcnow()
         woken = await due_lanes(session, now)
         for work in woken:
             enqueue_after_commit(session, work)
-        await resume_stalled(session, now, timedelta(seconds=settings.requeue_after_s))
+        await resume_stalled(session, now, stalled_after)
         await commit(session)
     return len(woken)
 
@@ -53,9 +82,15 @@ async def run_scheduler(database: Database, settings: Settings, stop: asyncio.Ev
     log.info("scheduler started (every %.1fs)", settings.scheduler_interval_s)
     failures = 0
     next_purge = 0.0
+    queue = QueueWatch(database.sender)
     while not stop.is_set():
         try:
-            await tick(database, settings)
+            # What the queue lost is queued again once it can be reached.
+            resume_all = await queue.look() and queue.lost
+            await tick(database, settings, queue_lost_jobs=resume_all)
+            if resume_all:
+                log.info("the job queue was unreachable or restarted: replays resumed")
+                queue.resumed()
             if time.monotonic() >= next_purge:
                 # One batch per tick, so a long purge never holds up the lanes; the next
                 # tick goes on while batches still find something.

@@ -3,14 +3,17 @@ answering 202 (the database is the truth), and once Redis is back the scheduler 
 what the queue lost and the workers reconnect by themselves."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.receivers import Receiver
+from tests.receivers import Receiver, Reply
 from tests.services import PostgresServer, RedisServer
 from tests.stack import HeraldStack
 from tests.traffic import (
+    delivery_states,
     expected,
     make_endpoint,
     make_tenant,
@@ -117,3 +120,69 @@ async def test_redis_restart_with_a_limited_backlog_in_flight(
                 "succeeded": LIMITED_BACKLOG
             }
             assert all(process.alive for process in stack.processes)
+
+
+REPLAYED = 20
+REPLAY_BOUND_S = 15  # far below the minute after which a stalled replay is resumed anyway
+
+
+async def wait_until(read: Any, wanted: object, timeout_s: float = 20) -> None:
+    """Poll ``await read()`` until it equals ``wanted``; AssertionError after the timeout."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while (value := await read()) != wanted:
+        assert asyncio.get_running_loop().time() < deadline, value
+        await asyncio.sleep(0.2)
+
+
+async def test_a_replay_job_lost_with_redis_is_resumed_at_once(
+    postgres_server: PostgresServer,
+    redis_server: RedisServer,
+    receiver: Receiver,
+    tmp_path: Path,
+) -> None:
+    # Given 20 exhausted deliveries (one attempt each, answered 500), and a replay of
+    # them queued in Redis while no worker runs; a stalled replay is otherwise resumed
+    # only after a minute
+    receiver.script("/flaky", *[Reply(500)] * REPLAYED)
+    stack = HeraldStack(
+        postgres_server,
+        redis_server,
+        tmp_path,
+        env={
+            "HERALD_RETRY_SCHEDULE": "0",
+            "HERALD_REQUEUE_AFTER": "60",
+            "HERALD_CIRCUIT_THRESHOLD": "1000",  # the 500s must not open its circuit
+        },
+    )
+    with stack:
+        async with stack.client() as api:
+            since = datetime.now(UTC) - timedelta(minutes=1)
+            await make_tenant(api, "acme")
+            await make_endpoint(api, "acme", receiver.url("/flaky"))
+            report = await publish_many(api, "acme", REPLAYED, concurrency=4)
+            await receiver.wait_for_async(REPLAYED, timeout_s=30, path="/flaky")
+            await wait_until(
+                lambda: delivery_states(stack.database_dsn),
+                {"exhausted": REPLAYED},
+            )
+            stack.kill_worker(0)
+            replay = await api.post(
+                "/replays", json={"since": since.isoformat(), "status": ["exhausted"]}
+            )
+            assert replay.status_code == 202, replay.text
+
+            # When Redis restarts empty, losing the job, and a worker comes back
+            await asyncio.to_thread(redis_server.stop)
+            await asyncio.sleep(1)
+            await asyncio.to_thread(redis_server.start)
+            restarted = asyncio.get_running_loop().time()
+            stack.start_worker(0)
+
+            # Then the replay runs within seconds, and every delivery arrives once more
+            await receiver.wait_for_async(2 * REPLAYED, timeout_s=REPLAY_BOUND_S, path="/flaky")
+            took_s = asyncio.get_running_loop().time() - restarted
+            print(f"the lost replay ran {took_s:.1f} s after Redis restarted")
+            assert await settled_states(stack.database_dsn, REPLAYED) == {"succeeded": REPLAYED}
+            arrived = receipts(receiver.requests_to("/flaky"))
+            assert set(arrived) == expected(report.accepted, ["/flaky"])
+            assert set(arrived.values()) == {2}

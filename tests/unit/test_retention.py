@@ -152,9 +152,9 @@ async def test_the_scheduler_purges_a_batch_per_tick_then_waits(
     monkeypatch.setattr(scheduler, "purge_expired", functools.partial(purge_expired, batch=2))
     events: list[str] = []
 
-    async def traced_tick(database: Database, settings: Settings) -> int:
+    async def traced_tick(database: Database, settings: Settings, **options: bool) -> int:
         events.append("tick")
-        return await real_tick(database, settings)
+        return await real_tick(database, settings, **options)
 
     async def traced_purge(database: Database) -> int:
         purged = await real_purge(database)
