@@ -25,6 +25,7 @@ log = logging.getLogger("herald.scheduler")
 
 PURGE_EVERY_S = 60.0
 MAX_BACKOFF_S = 2.0
+RESUME_BATCH = 100  # stalled replays resumed per statement
 
 
 class QueueWatch:
@@ -62,7 +63,14 @@ async def tick(database: Database, settings: Settings, queue_lost_jobs: bool = F
         woken = await due_lanes(session, now)
         for work in woken:
             enqueue_after_commit(session, work)
-        await resume_stalled(session, now, stalled_after)
+        # After a lost queue, every unfinished replay (each batch is marked resumed now,
+        # so the next one finds the rest); otherwise one batch of the stalled ones.
+        while (
+            len(await resume_stalled(session, now, stalled_after, limit=RESUME_BATCH))
+            == RESUME_BATCH
+            and queue_lost_jobs
+        ):
+            pass
         await commit(session)
     return len(woken)
 
