@@ -9,13 +9,19 @@ from app.config import Settings
 from app.delivery.lanes import LaneLimits, Lanes, LocalLanes
 from app.delivery.lanes_redis import RedisLanes
 
+# A pump beats its heart at every pop and release: at least every second while it runs,
+# whatever its requests are doing. One not heard of for 10 s is gone (killed, or cut off
+# from Redis): what it held is released for it, so a crash blocks no lane for longer.
+# Should it come back, its late releases only let a cap be exceeded for a moment; its
+# deliveries stay leased in the database, so none is sent twice.
+PUMP_TTL_US = 10_000_000
+
 
 def lane_limits(settings: Settings) -> LaneLimits:
     return LaneLimits(
         endpoint_in_flight=settings.max_in_flight_per_endpoint,
         tenant_in_flight=settings.max_in_flight_per_tenant,
-        # A worker that has not been heard of for two request timeouts and more is gone.
-        pump_ttl_us=int(max(30.0, settings.request_timeout_s * 2 + 10) * 1_000_000),
+        pump_ttl_us=PUMP_TTL_US,
     )
 
 

@@ -106,7 +106,7 @@ async def test_lease_of_a_worker_killed_mid_attempt_is_reclaimed(
             await asyncio.to_thread(stack.start_worker, 0)
 
             # Then the lapsed lease is reclaimed and the delivery succeeds on a new attempt
-            lease_s = 2 * timeout_s + 5  # the worker's claim lease (claim.claim_grants)
+            lease_s = 2 * timeout_s + 5  # the claim lease (claim.new_lease)
             await receiver.wait_for_async(2, timeout_s=lease_s + 10, path="/slow")
             reclaimed_s = asyncio.get_running_loop().time() - killed_at
             print(f"reclaimed {reclaimed_s:.1f} s after the kill (lease {lease_s} s)")
