@@ -65,12 +65,9 @@ async def tick(database: Database, settings: Settings, queue_lost_jobs: bool = F
             enqueue_after_commit(session, work)
         # After a lost queue, every unfinished replay (each batch is marked resumed now,
         # so the next one finds the rest); otherwise one batch of the stalled ones.
-        while (
-            len(await resume_stalled(session, now, stalled_after, limit=RESUME_BATCH))
-            == RESUME_BATCH
-            and queue_lost_jobs
-        ):
-            pass
+        resumed = await resume_stalled(session, now, stalled_after, limit=RESUME_BATCH)
+        while queue_lost_jobs and len(resumed) == RESUME_BATCH:
+            resumed = await resume_stalled(session, now, stalled_after, limit=RESUME_BATCH)
         await commit(session)
     return len(woken)
 
