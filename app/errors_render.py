@@ -20,6 +20,10 @@ log = logging.getLogger("herald.api")
 
 _MSGSPEC_PATH = re.compile(r" - at `\$\.?(?P<path>[^`]*)`$")
 _NAMED_FIELD = re.compile(r"(?:missing required|contains unknown) field `(?P<name>[^`]+)`")
+# Litestar's name for the decoded body: an error keyed by it alone is about the body as a
+# whole (absent, or a JSON value that is not an object), not about one of its fields.
+_BODY_KEY = "data"
+NOT_AN_OBJECT = "the request body must be a JSON object"
 
 
 def error_response(status_code: int, code: str, detail: str, fields: Any = None) -> Response[Any]:
@@ -60,8 +64,11 @@ def render_exception(request: Request[Any, Any, Any], exc: Exception) -> Respons
 
 
 def _render_validation(exc: ValidationException) -> Response[Any]:
+    items = exc.extra if isinstance(exc.extra, list) else []
+    if any(_is_whole_body(item) for item in items):
+        return error_response(400, "malformed_request", NOT_AN_OBJECT)
     fields: dict[str, str] = {}
-    for item in exc.extra if isinstance(exc.extra, list) else []:
+    for item in items:
         if isinstance(item, dict) and item.get("key"):
             message = str(item.get("message", "is invalid"))
             key = str(item["key"])
@@ -78,6 +85,14 @@ def _render_validation(exc: ValidationException) -> Response[Any]:
         return error_response(400, "malformed_request", detail)
     detail = "; ".join(f"{key}: {message}" for key, message in fields.items())
     return error_response(422, "validation_failed", detail, fields)
+
+
+def _is_whole_body(item: object) -> bool:
+    """True for an error about the body itself: empty (Litestar then reports the missing
+    ``data`` argument) or a JSON value other than an object."""
+    if not isinstance(item, dict) or item.get("key") != _BODY_KEY or item.get("source") != "body":
+        return False
+    return not _NAMED_FIELD.search(str(item.get("message", "")))
 
 
 # SQLSTATE classes that mean "the database is unreachable or going away", not "the
