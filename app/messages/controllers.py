@@ -9,6 +9,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 from app.db.models import Delivery, Message
 from app.deps import CallerDep, DbSession, SettingsDep
 from app.messages import service
+from app.messages.publish import publish
 from app.messages.schemas import DeliveryOut, MessageDetailOut, MessageIn, MessageOut
 from app.pagination import ListOut, PageRequest, list_out
 
@@ -62,7 +63,7 @@ class MessageController(Controller):
         # The app's settings and publisher come from ``state``, not as dependencies: on the
         # hot path, one dependency resolves inline where several would spawn a task group.
         request = service.prepare(state.settings, caller.project_id, tenant, data, idempotency_key)
-        published = await state.publisher.submit(request)
+        published = await publish(state.publisher, request)
         return Response(
             message_out(published.message), status_code=202 if published.created else 200
         )

@@ -25,6 +25,7 @@ from app.messages.service import (
     Draft,
     Published,
     PublishRequest,
+    SchemaChanged,
     draft_many,
     new_message,
     store,
@@ -68,7 +69,7 @@ SELECT id FROM new_messages
 
 async def publish_in_one_write(
     database: Database, settings: Settings, requests: Sequence[PublishRequest]
-) -> list[Published | HeraldError]:
+) -> list[Published | HeraldError | SchemaChanged]:
     """``publish_many`` for PostgreSQL: the same outcomes, in three round trips (plus a
     transaction for any whose dedupe key was taken)."""
     async with database.session(autocommit=True) as session:

@@ -21,8 +21,8 @@ from app.db.base import utcnow
 from app.db.models import Delivery, Endpoint, Message, Tenant
 from app.db.session import enqueue_after_commit
 from app.delivery.headers import validate_custom_headers
-from app.errors import Conflict, HeraldError, PayloadTooLarge, ValidationFailed, not_found
-from app.event_types.validation import check_payload, validators_for
+from app.errors import Conflict, HeraldError, PayloadTooLarge, not_found
+from app.event_types.validation import CacheKey, SchemaVersion, versions_of
 from app.ids import new_id
 from app.messages.fan_out import FanOut
 from app.messages.routing import wants
@@ -75,6 +75,17 @@ class PublishRequest:
     payload: bytes  # ``data.payload`` encoded: what is stored and delivered
     dedupe_key: str | None
     headers: dict[str, str] | None
+    # The schema version the payload was checked against before the batch, if any.
+    validated: CacheKey | None = None
+
+
+class SchemaChanged(Exception):
+    """The request's payload was not checked against its event type's current schema
+    (``version``): check it, off the shared batch, and submit it again."""
+
+    def __init__(self, version: SchemaVersion) -> None:
+        super().__init__(f"schema version {version.key[0]} changed")
+        self.version = version
 
 
 @dataclass(frozen=True)
@@ -118,10 +129,11 @@ def prepare(
 
 async def publish_many(
     session: AsyncSession, settings: Settings, requests: Sequence[PublishRequest]
-) -> list[Published | HeraldError]:
+) -> list[Published | HeraldError | SchemaChanged]:
     """Store and fan out many messages with a fixed number of queries, whatever their
     count (plus two for each duplicate); each request gets its own outcome (an unknown
-    tenant or an invalid payload fails that request alone)."""
+    tenant, or a payload not checked against its current schema, fails that request
+    alone)."""
     outcomes = await draft_many(session, requests)
     stored = iter(await store(session, settings, [o for o in outcomes if isinstance(o, Draft)]))
     return [next(stored) if isinstance(o, Draft) else o for o in outcomes]
@@ -129,30 +141,27 @@ async def publish_many(
 
 async def draft_many(
     session: AsyncSession, requests: Sequence[PublishRequest]
-) -> list[Draft | HeraldError]:
+) -> list[Draft | HeraldError | SchemaChanged]:
     """Each request's ``Draft`` (its tenant found with the tenant's endpoints, its payload
-    valid), or the error that refuses it; two queries, whatever the count."""
+    checked against its event type's current schema), or what refuses it; two queries,
+    whatever the count. No payload is validated here: a batch is shared by every
+    publisher, so validation happens before it (``app.messages.publish``), and a request
+    checked against another version than the current one gets ``SchemaChanged``."""
     tenants = await find_tenants_with_endpoints(
         session, {(r.project_id, r.tenant_key) for r in requests}
     )
-    validators = await validators_for(
-        session, {(r.project_id, r.data.event_type) for r in requests}
-    )
-    outcomes: list[Draft | HeraldError] = []
+    versions = await versions_of(session, {(r.project_id, r.data.event_type) for r in requests})
+    outcomes: list[Draft | HeraldError | SchemaChanged] = []
     for request in requests:
         found = tenants.get((request.project_id, request.tenant_key))
         if found is None:
             outcomes.append(not_found("tenant", request.tenant_key))
             continue
         tenant, endpoints = found
-        try:
-            check_payload(
-                validators[(request.project_id, request.data.event_type)],
-                request.data.event_type,
-                request.data.payload,
-            )
-        except ValidationFailed as exc:
-            outcomes.append(exc)
+        version = versions[(request.project_id, request.data.event_type)]
+        # A payload with a schema must have been checked against its current version.
+        if version and version.validator is not None and request.validated != version.key:
+            outcomes.append(SchemaChanged(version))
             continue
         outcomes.append(
             Draft(

@@ -3,11 +3,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
+from app.db.base import utcnow
+from app.db.models import EventType
 from app.db.session import Database
 from app.errors import ValidationFailed
 from app.event_types import validation
-from app.event_types.validation import ValidatorCache, validate_payload
+from app.event_types.validation import LruCache, validate_payload
 from tests.conftest import ProjectKey
 
 SCHEMA = {
@@ -114,29 +117,41 @@ async def test_a_schema_change_takes_effect_at_once(
     await _validate(database, project, "invoice.paid", {"whatever": True})
 
 
-async def test_an_unresolvable_ref_is_422_not_a_crash(
+async def test_a_stored_schema_that_breaks_the_rules_refuses_payloads(
     api: httpx.AsyncClient, database: Database, project: ProjectKey
 ) -> None:
-    schema = {"$ref": "urn:herald:nowhere"}
-    await api.post("/api/v1/event-types", json={"name": "ref.broken", "schema": schema})
+    # Given a schema with a reference Herald cannot resolve, stored before the rules
+    # refused it on save (written straight to the database)
+    created = await api.post("/api/v1/event-types", json={"name": "ref.broken"})
+    assert created.status_code == 201, created.text
+    async with database.session() as session:
+        await session.execute(
+            update(EventType)
+            .where(EventType.project_id == project.project_id, EventType.name == "ref.broken")
+            .values(schema={"$ref": "urn:herald:nowhere"}, updated_at=utcnow())
+        )
+        await session.commit()
+
+    # When a payload is checked, then it is a 422 naming the schema, not a crash
     error = await _refused(database, project, "ref.broken", {})
-    assert error.code == "payload_invalid" and error.fields == {
-        "payload": "the event type's schema cannot be resolved"
+    assert error.code == "schema_invalid" and error.fields == {
+        "payload": "the event type's schema cannot be used"
     }
+    assert "only local references" in error.detail
 
 
 def test_the_validator_cache_is_a_bounded_lru() -> None:
     # Given a cache of two entries holding a and b, with a used last
-    cache = ValidatorCache(size=2)
+    cache: LruCache[tuple[str, datetime], str] = LruCache(size=2)
     stamp = datetime(2024, 1, 1, tzinfo=UTC)
-    cache.put(("a", stamp), None)
-    cache.put(("b", stamp), None)
-    assert cache.get(("a", stamp)) == (True, None)
+    cache.put(("a", stamp), "A")
+    cache.put(("b", stamp), "B")
+    assert cache.get(("a", stamp)) == "A"
 
     # When a third entry comes in
-    cache.put(("c", stamp), None)
+    cache.put(("c", stamp), "C")
 
     # Then the least recently used (b) is evicted
     assert len(cache) == 2
-    assert cache.get(("b", stamp)) == (False, None)
-    assert cache.get(("a", stamp))[0] and cache.get(("c", stamp))[0]
+    assert cache.get(("b", stamp)) is None
+    assert cache.get(("a", stamp)) == "A" and cache.get(("c", stamp)) == "C"
