@@ -59,10 +59,11 @@ _TOO_MANY_HEADERS = "Too many headers"
 
 
 class BlockedAddress(aiohttp.ClientConnectionError):
-    """A destination the ``NetworkPolicy`` forbids; the message names address and range."""
+    """A destination the ``NetworkPolicy`` forbids; the message names the range (and the
+    name resolved), the address is kept in ``address`` for Herald's own logs only."""
 
     def __init__(self, address: IPAddress, reason: str, host: str | None = None) -> None:
-        super().__init__(refusal_message(address, reason, host))
+        super().__init__(refusal_message(reason, host))
         self.address = address
         self.reason = reason
 

@@ -89,10 +89,15 @@ class UnsafeURL(ValueError):
         self.reason = reason
 
 
-def refusal_message(address: IPAddress, reason: str, host: str | None = None) -> str:
-    """The sentence recorded when ``address`` (resolved from ``host``) is refused."""
-    via = f" (resolved from {host})" if host and host != str(address) else ""
-    return f"destination {address}{via} is in a forbidden network ({reason})"
+def refusal_message(reason: str, host: str | None = None) -> str:
+    """The sentence shown when an address (resolved from the name ``host``) is refused.
+
+    It names the range, never the address: a tenant must not learn what a name resolves
+    to inside the network Herald runs in.
+    """
+    if host:
+        return f"{host} resolves to an address in a forbidden network ({reason})"
+    return f"the destination address is in a forbidden network ({reason})"
 
 
 @dataclass(frozen=True)
@@ -168,7 +173,8 @@ def _v6_reason(address: ipaddress.IPv6Address) -> str | None:
 def _embedding_reason(kind: str, v4: ipaddress.IPv4Address | None, *, always: bool) -> str | None:
     inner = _v4_reason(v4) if v4 is not None else None
     if inner is not None:
-        return f"{kind} embedding {v4}, {inner}"
+        article = "an" if inner[0] in "aeiou" else "a"
+        return f"{kind} embedding {article} {inner} IPv4 address"
     return kind if always else None
 
 
@@ -305,7 +311,7 @@ def check_addresses(host: str, addresses: Iterable[str], policy: NetworkPolicy) 
             continue
         reason = policy.verdict(address)
         if reason is not None:
-            raise UnsafeURL(refusal_message(address, reason, host))
+            raise UnsafeURL(refusal_message(reason, host))
 
 
 def _check_syntax(url: str, policy: NetworkPolicy) -> EndpointTarget:
@@ -313,7 +319,7 @@ def _check_syntax(url: str, policy: NetworkPolicy) -> EndpointTarget:
     if target.address is not None:
         reason = policy.verdict(target.address)
         if reason is not None:
-            raise UnsafeURL(refusal_message(target.address, reason))
+            raise UnsafeURL(refusal_message(reason))
     return target
 
 

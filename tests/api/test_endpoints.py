@@ -182,26 +182,53 @@ async def strict_api(
         yield client
 
 
+LITERAL_REFUSAL = "the destination address is in a forbidden network"
+
+
 @pytest.mark.parametrize(
-    ("url", "says"),
+    ("url", "says", "address"),
     [
-        ("http://127.0.0.1:9/hooks", "127.0.0.1 is in a forbidden network (loopback)"),
-        ("http://0x7f.1/", "127.0.0.1 is in a forbidden network (loopback)"),
-        ("http://[::1]:8080/", "::1 is in a forbidden network (loopback)"),
-        ("http://10.0.0.1/", "10.0.0.1 is in a forbidden network (private)"),
-        ("http://169.254.169.254/", "cloud metadata"),
-        ("http://[::ffff:10.1.2.3]/", "IPv4-mapped"),
-        ("http://100.64.0.1/", "CGNAT"),
-        ("gopher://127.0.0.1/", "only http and https"),
+        ("http://127.0.0.1:9/hooks", f"{LITERAL_REFUSAL} (loopback)", "127.0.0.1"),
+        ("http://0x7f.1/", f"{LITERAL_REFUSAL} (loopback)", "127.0.0.1"),
+        ("http://[::1]:8080/", f"{LITERAL_REFUSAL} (loopback)", "::1"),
+        ("http://10.0.0.1/", f"{LITERAL_REFUSAL} (private)", "10.0.0.1"),
+        ("http://169.254.169.254/", "cloud metadata", "169.254.169.254"),
+        ("http://[::ffff:10.1.2.3]/", "IPv4-mapped IPv6 embedding a private", "10.1.2.3"),
+        ("http://100.64.0.1/", "CGNAT", "100.64.0.1"),
+        ("gopher://127.0.0.1/", "only http and https", "127.0.0.1"),
     ],
 )
-async def test_ssrf_refusals_say_why(strict_api: httpx.AsyncClient, url: str, says: str) -> None:
+async def test_ssrf_refusals_say_why(
+    strict_api: httpx.AsyncClient, url: str, says: str, address: str
+) -> None:
     # Given production settings, when an endpoint with a forbidden destination is created
     reply = await strict_api.post(endpoints_path(), json={"url": url})
 
-    # Then it is a 422 on url whose message names the address and the range
+    # Then it is a 422 on url whose message names the range, never the address
     assert reply.status_code == 422, reply.text
     assert says in reply.json()["fields"]["url"], reply.json()
+    assert address not in reply.text
+
+
+async def test_a_name_resolving_to_a_forbidden_address_is_refused_without_the_address(
+    strict_api: httpx.AsyncClient,
+) -> None:
+    # Given production settings and a name the system resolver answers with loopback
+    # addresses (localhost, from /etc/hosts: no DNS packet leaves the machine)
+    says = "localhost resolves to an address in a forbidden network (loopback)"
+
+    # When an endpoint is created with it, or an endpoint is moved to it
+    created = await strict_api.post(endpoints_path(), json={"url": "http://localhost:8080/"})
+    endpoint = await strict_api.post(endpoints_path(), json={"url": "https://93.184.216.34/"})
+    moved = await strict_api.patch(
+        f"{endpoints_path()}/{endpoint.json()['id']}", json={"url": "http://localhost/"}
+    )
+
+    # Then both are 422 on url naming the host and the range, and no address it resolved to
+    for reply in (created, moved):
+        assert reply.status_code == 422, reply.text
+        assert reply.json()["fields"] == {"url": says}
+        assert "127.0.0.1" not in reply.text and "::1" not in reply.text
 
 
 async def test_allowed_private_networks_open_loopback(api: httpx.AsyncClient, tenant: str) -> None:

@@ -9,6 +9,7 @@ from app.delivery.ssrf import (
     NetworkPolicy,
     UnsafeURL,
     check_endpoint_url,
+    embedded_ipv4,
     parse_endpoint_url,
     parse_ip_literal,
     resolve_host,
@@ -133,8 +134,12 @@ async def test_hostile_literal_is_refused_unless_its_network_is_allowed(
     # Given a URL whose host spells a forbidden address, and a DNS that must not be asked
     dns = FakeDNS()
     # When it is checked with the default policy, Then it is refused with a reason
-    with pytest.raises(UnsafeURL, match="forbidden network"):
+    with pytest.raises(UnsafeURL, match="forbidden network") as refused:
         await check_endpoint_url(url, DEFAULT, dns)
+    # that names the range, not the address (nor the IPv4 address an IPv6 one embeds)
+    address = parse_endpoint_url(url).address
+    assert address is not None
+    assert not any(text in refused.value.reason for text in _spellings_of(address))
     # And when its network is opened, Then it is accepted
     await check_endpoint_url(url, _policy(cidr), dns)
     assert dns.asked == []
@@ -148,10 +153,22 @@ async def test_name_resolving_to_a_forbidden_address_is_refused(
     dns = FakeDNS({host: answers})
     url = f"https://{host}/webhooks"
     # When checked with the default policy, Then it is refused, naming the host
-    with pytest.raises(UnsafeURL, match=f"resolved from {host}"):
+    with pytest.raises(
+        UnsafeURL, match=f"^{host} resolves to an address in a forbidden"
+    ) as refused:
         await check_endpoint_url(url, DEFAULT, dns)
+    # But none of the addresses it resolved to
+    for answer in answers:
+        address = ipaddress.ip_address(answer.split("%", 1)[0])
+        assert not any(text in refused.value.reason for text in _spellings_of(address))
     # And with the networks opened it is accepted
     await check_endpoint_url(url, _policy(*cidrs), dns)
+
+
+def _spellings_of(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> set[str]:
+    """The address as text, and the IPv4 address an IPv6 one embeds."""
+    embedded = embedded_ipv4(address) if isinstance(address, ipaddress.IPv6Address) else None
+    return {str(address)} | ({str(embedded)} if embedded is not None else set())
 
 
 @pytest.mark.parametrize("url", NEVER_ALLOWED)
@@ -189,17 +206,26 @@ async def test_default_resolver_returns_nothing_for_an_unresolvable_literal_name
 
 def test_blocking_validation_uses_the_given_resolver() -> None:
     answers = {"internal.example.com": ["10.0.0.7"]}
-    with pytest.raises(UnsafeURL, match=r"destination 10\.0\.0\.7 .* \(private\)"):
+    with pytest.raises(UnsafeURL) as refused:
         validate_endpoint_url("http://internal.example.com/", DEFAULT, answers.__getitem__)
+    assert refused.value.reason == (
+        "internal.example.com resolves to an address in a forbidden network (private)"
+    )
     validate_endpoint_url(
         "http://internal.example.com/", _policy("10.0.0.0/8"), answers.__getitem__
     )
 
 
-def test_refusal_message_names_the_address_and_range() -> None:
+def test_refusal_message_names_the_range_not_the_address() -> None:
     with pytest.raises(UnsafeURL) as refused:
         validate_endpoint_url("http://10.0.0.1/", DEFAULT)
-    assert refused.value.reason == "destination 10.0.0.1 is in a forbidden network (private)"
+    assert refused.value.reason == "the destination address is in a forbidden network (private)"
+
+
+def test_an_embedded_ipv4_address_is_named_by_its_range() -> None:
+    assert DEFAULT.verdict("::ffff:10.1.2.3") == "IPv4-mapped IPv6 embedding a private IPv4 address"
+    assert DEFAULT.verdict("64:ff9b::7f00:1") == "NAT64 embedding a loopback IPv4 address"
+    assert DEFAULT.verdict("2002:0:1::1") == "6to4 embedding an unspecified IPv4 address"
 
 
 def test_metadata_address_is_named_as_such() -> None:
