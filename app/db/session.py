@@ -59,7 +59,12 @@ class Database:
 
 
 def create_engine(url: str, **options: Any) -> AsyncEngine:
-    """An async engine; on SQLite, WAL, foreign keys and write-intent transactions."""
+    """An async engine; on SQLite, WAL, foreign keys and write-intent transactions.
+
+    Statement parameters (payloads, secrets, tenants' values) never appear in the text
+    of a database error, so not in a log line or a stored error either.
+    """
+    options.setdefault("hide_parameters", True)
     options.setdefault("json_serializer", json_text)
     options.setdefault("json_deserializer", from_json_text)
     if not url.startswith("sqlite"):
