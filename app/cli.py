@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from app.config import LOOPBACK_NETWORKS, ConfigError, Settings, load_settings
-from app.logs import configure_logging
+from app.logs import configure_logging, uvicorn_log_config
 
 DEV_STATE_DIR = Path(".herald")
 
@@ -182,6 +182,7 @@ def run_api(settings: Settings, args: argparse.Namespace) -> int:
         workers=args.workers,
         log_level=settings.log_level.lower(),
         access_log=not args.no_access_log,
+        log_config=uvicorn_log_config(),
         proxy_headers=True,
         server_header=False,
     )

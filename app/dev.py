@@ -14,6 +14,7 @@ from app.db.migrate import upgrade
 from app.db.models import Project
 from app.db.session import Database, commit
 from app.errors import Unauthorized
+from app.logs import uvicorn_log_config
 from app.outbox import Sender
 from app.projects.service import create_api_key, create_project
 from workers.scheduler import run_scheduler
@@ -44,7 +45,10 @@ async def _serve(settings: Settings, sender: Sender, host: str, port: int) -> No
         f"  database: {settings.database_url}\n",
         flush=True,
     )
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="info"))
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="info", log_config=uvicorn_log_config()
+    )
+    server = uvicorn.Server(config)
     stop = asyncio.Event()
     scheduler = asyncio.create_task(run_scheduler(database, settings, stop))
     try:
