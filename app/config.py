@@ -6,6 +6,7 @@ environment at import time.
 """
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -15,6 +16,12 @@ DEFAULT_RETRY_SCHEDULE_S = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
 LOOPBACK_NETWORKS: tuple[IPNetwork, ...] = (
     ipaddress.ip_network("127.0.0.0/8"),
     ipaddress.ip_network("::1/128"),
+)
+# One CSP source of ``frame-ancestors``: a keyword, a scheme, or a host without a path.
+_FRAME_SOURCE = re.compile(
+    r"""'self' | \* | https?:
+      | (https?://)? (\*\.)? ([a-z0-9-]+(\.[a-z0-9-]+)* | \[[0-9a-f:.]+\]) (:(\d{1,5}|\*))?""",
+    re.IGNORECASE | re.VERBOSE,
 )
 
 
@@ -49,7 +56,8 @@ class Settings:
     worker_concurrency: int = 256
     # /readyz answers 503 when a delivery Herald is free to send has waited longer.
     ready_max_lag_s: float = 300.0
-    frame_ancestors: tuple[str, ...] = ("*",)
+    # CSP sources that may frame the tenant portal; none by default (the console: never).
+    frame_ancestors: tuple[str, ...] = ()
     log_level: str = "INFO"
 
     @property
@@ -99,7 +107,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         ),
         worker_concurrency=_int(environ, "HERALD_WORKER_CONCURRENCY", defaults.worker_concurrency),
         ready_max_lag_s=_float(environ, "HERALD_READY_MAX_LAG_S", defaults.ready_max_lag_s),
-        frame_ancestors=tuple(environ.get("HERALD_FRAME_ANCESTORS", "*").split()),
+        frame_ancestors=parse_frame_ancestors(
+            environ.get("HERALD_FRAME_ANCESTORS", ""), "HERALD_FRAME_ANCESTORS"
+        ),
         log_level=environ.get("HERALD_LOG_LEVEL", defaults.log_level).upper(),
     )
 
@@ -113,6 +123,22 @@ def parse_networks(raw: str, name: str) -> tuple[IPNetwork, ...]:
             except ValueError as exc:
                 raise ConfigError(f"{name}: {part.strip()!r} is not a CIDR ({exc})") from None
     return tuple(networks)
+
+
+def parse_frame_ancestors(raw: str, name: str) -> tuple[str, ...]:
+    """Space-separated origins (``https://app.example.com``, ``https://*.example.com``,
+    ``'self'``, a scheme such as ``https:``) → a tuple; empty or ``'none'`` → ``()``.
+    Anything else, such as a path or a ``;`` that would add a directive, is refused."""
+    sources = tuple(raw.split())
+    if sources == ("'none'",):
+        return ()
+    for source in sources:
+        if not _FRAME_SOURCE.fullmatch(source):
+            raise ConfigError(
+                f"{name}: {source!r} is not an origin such as https://app.example.com"
+                " (list origins separated by spaces, or 'none' alone)"
+            )
+    return sources
 
 
 def parse_retry_schedule(raw: str, name: str) -> tuple[int, ...]:

@@ -2,10 +2,12 @@
 
 A session is a set of claims signed with ``app.portal_access.signer.Signer`` (purpose
 per cookie, so a portal cookie is never a console cookie) and carried in an HttpOnly
-cookie scoped to its UI's path. Cookie attributes follow where Herald is served:
+cookie scoped to its UI's path. Cookie attributes follow where Herald is served and
+whether the UI is ever framed (``CookieSpec.framed``):
 
-- ``HERALD_PUBLIC_URL`` on https: ``Secure; SameSite=None`` so the cookie survives the
-  cross-site iframe a producer embeds the portal in;
+- ``HERALD_PUBLIC_URL`` on https: ``Secure``; ``SameSite=None`` for the tenant portal, so
+  the cookie survives the cross-site iframe a producer embeds it in, and ``SameSite=Lax``
+  for the console, which is never framed and so never needs its cookie cross-site;
 - plain http (``herald dev`` on localhost): ``SameSite=Lax`` without ``Secure``, since
   browsers drop ``SameSite=None`` cookies that are not ``Secure``.
 
@@ -31,21 +33,24 @@ from app.portal_access.signer import BadSignature, Claims, require_secret_key, s
 
 @dataclass(frozen=True)
 class CookieSpec:
-    """Which cookie: its name, the path it is scoped to, and the signing purpose."""
+    """Which cookie: its name, the path it is scoped to, the signing purpose, and whether
+    its UI is embedded in another site's iframe."""
 
     name: str
     path: str
     purpose: str
+    framed: bool = False
 
 
-PORTAL_COOKIE = CookieSpec(name="herald_portal", path="/portal", purpose="portal-session/v1")
+PORTAL_COOKIE = CookieSpec(
+    name="herald_portal", path="/portal", purpose="portal-session/v1", framed=True
+)
 
 
-def cookie_policy(settings: Settings) -> tuple[bool, Literal["none", "lax"]]:
-    """``(secure, samesite)`` for session cookies under ``settings.public_url``."""
-    if settings.public_url.startswith("https://"):
-        return True, "none"
-    return False, "lax"
+def cookie_policy(settings: Settings, spec: CookieSpec) -> tuple[bool, Literal["none", "lax"]]:
+    """``(secure, samesite)`` for ``spec``'s cookie under ``settings.public_url``."""
+    secure = settings.public_url.startswith("https://")
+    return secure, "none" if secure and spec.framed else "lax"
 
 
 class SessionCookies:
@@ -54,7 +59,7 @@ class SessionCookies:
     def __init__(self, settings: Settings, spec: CookieSpec) -> None:
         self.spec = spec
         self._signer = signer_for(require_secret_key(settings), spec.purpose)
-        self._secure, self._samesite = cookie_policy(settings)
+        self._secure, self._samesite = cookie_policy(settings, spec)
 
     def issue(self, claims: Claims, expires_at: datetime) -> Cookie:
         value = self._signer.sign(claims, expires_at)

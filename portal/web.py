@@ -4,9 +4,10 @@
   value is HTML-escaped unless a template says otherwise) as an HTML response with the
   security headers below. Templates live in ``portal/templates`` and
   ``portal/console/templates``; ``base.html`` is the shared layout.
-- ``security_headers(settings)``: CSP (``frame-ancestors`` from settings, scripts from
-  ourselves only), ``Referrer-Policy: no-referrer`` (a magic link must not leak through
-  the Referer header), ``X-Content-Type-Options``.
+- ``security_headers(settings)``: CSP (``frame-ancestors`` from settings, none unless the
+  producer lists origins, see ``portal.framing``; scripts from ourselves only),
+  ``Referrer-Policy: no-referrer`` (a magic link must not leak through the Referer
+  header), ``X-Content-Type-Options``.
 - ``html_error_handler``: a router-level exception handler rendering ``HeraldError`` as a
   page, or, for htmx requests, as a toast retargeted to ``#flash``.
 """
@@ -29,6 +30,7 @@ from markupsafe import Markup
 from app import __version__
 from app.config import Settings
 from app.errors import HeraldError
+from portal.framing import frame_headers
 
 log = logging.getLogger("herald.portal")
 
@@ -91,7 +93,7 @@ templates = _environment()
 
 
 def security_headers(settings: Settings) -> dict[str, str]:
-    ancestors = " ".join(settings.frame_ancestors) or "'none'"
+    frame_ancestors, frame_options = frame_headers(settings.frame_ancestors)
     csp = "; ".join(
         (
             "default-src 'self'",
@@ -102,7 +104,7 @@ def security_headers(settings: Settings) -> dict[str, str]:
             "object-src 'none'",
             "base-uri 'none'",
             "form-action 'self'",
-            f"frame-ancestors {ancestors}",
+            frame_ancestors,
         )
     )
     return {
@@ -110,6 +112,7 @@ def security_headers(settings: Settings) -> dict[str, str]:
         "referrer-policy": "no-referrer",
         "x-content-type-options": "nosniff",
         "cache-control": "no-store",
+        **frame_options,
     }
 
 

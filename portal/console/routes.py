@@ -1,4 +1,5 @@
-"""The console's router: its controllers and HTML errors (signed-out → the login page)."""
+"""The console's router: its controllers, HTML errors (signed-out → the login page), and
+no framing of any of its pages."""
 
 from typing import Any
 
@@ -11,6 +12,7 @@ from portal.console.auth import LoginController
 from portal.console.replays import ReplayPagesController
 from portal.console.search import SearchController
 from portal.console.session import provide_console
+from portal.framing import NeverFramed
 from portal.web import html_error_handler, redirect
 
 
@@ -28,5 +30,6 @@ def console_router() -> Router:
         route_handlers=[LoginController, SearchController, ReplayPagesController],
         dependencies={"console": Provide(provide_console)},
         exception_handlers={HeraldError: console_error_handler},
+        middleware=[NeverFramed],
         include_in_schema=False,
     )

@@ -20,7 +20,7 @@ from app.config import Settings
 from app.db.session import Database
 from portal.assets import HTMX, fetch
 from tests.browser import ARTIFACTS as BROWSER_ARTIFACTS
-from tests.browser import CHROMIUM, LAUNCH_ARGS, needs_chromium
+from tests.browser import chromium_page, needs_chromium
 from tests.conftest import ProjectKey, make_project, wait_until
 from tests.receivers import Receiver, Reply
 from workers.scheduler import run_scheduler
@@ -89,21 +89,10 @@ def _started(server: uvicorn.Server) -> Any:
 
 @pytest.fixture
 async def page(live: LiveHerald) -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
-
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS
-        )
-        context = await browser.new_context(viewport={"width": 1280, "height": 900})
-        context.set_default_timeout(UI_TIMEOUT_MS)
-        opened = await context.new_page()
+    async with chromium_page(UI_TIMEOUT_MS) as opened:
         opened.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
-        try:
-            yield opened
-        finally:
-            await browser.close()
+        yield opened
 
 
 async def seed(live: LiveHerald) -> None:
