@@ -8,6 +8,8 @@
   producer lists origins, see ``portal.framing``; scripts from ourselves only),
   ``Referrer-Policy: no-referrer`` (a magic link must not leak through the Referer
   header), ``X-Content-Type-Options``.
+- ``shown_url`` (the template filter ``url|shown_url(read_only)``): an endpoint URL with
+  its credentials masked for read-only portal sessions.
 - ``html_error_handler``: a router-level exception handler rendering ``HeraldError`` as a
   page, or, for htmx requests, as a toast retargeted to ``#flash``.
 """
@@ -18,6 +20,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar import Request, Response
@@ -37,6 +40,7 @@ log = logging.getLogger("herald.portal")
 PORTAL_DIR = Path(__file__).parent
 STATIC_DIR = PORTAL_DIR / "static"
 STATIC_PATH = "/portal/static"
+MASK = "••••"
 TEMPLATE_DIRS = [PORTAL_DIR / "templates", PORTAL_DIR / "console" / "templates"]
 
 
@@ -76,6 +80,26 @@ def relative_time(value: datetime | None, now: datetime | None = None) -> str:
     return f"in {amount}" if future else f"{amount} ago"
 
 
+def shown_url(url: str, read_only: bool) -> str:
+    """``url`` as a portal session may see it: a read-only session, whose link may be
+    handed around widely, sees no credentials in it (user, password, query values,
+    fragment)."""
+    if not read_only:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return MASK
+    host = parts.netloc.rpartition("@")[2]
+    netloc = f"{MASK}@{host}" if "@" in parts.netloc else host
+    query = "&".join(
+        f"{name}={MASK}" if sep else name
+        for name, sep, _ in (pair.partition("=") for pair in parts.query.split("&") if pair)
+    )
+    fragment = MASK if parts.fragment else ""
+    return urlunsplit(parts._replace(netloc=netloc, query=query, fragment=fragment))
+
+
 def _environment() -> Environment:
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader([str(d) for d in TEMPLATE_DIRS])]),
@@ -85,7 +109,9 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals.update(static=static_url, version=__version__)
-    env.filters.update(pretty_json=pretty_json, time=format_time, ago=relative_time)
+    env.filters.update(
+        pretty_json=pretty_json, time=format_time, ago=relative_time, shown_url=shown_url
+    )
     return env
 
 

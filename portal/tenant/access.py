@@ -3,6 +3,7 @@
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.di import Provide
 from litestar.params import FromQuery
 from litestar.response import Redirect
 
@@ -10,7 +11,7 @@ from app.deps import DbSession, SettingsDep
 from app.errors import Unauthorized
 from app.portal_access.service import redeem_portal_token
 from portal.sessions import PORTAL_COOKIE, SessionCookies
-from portal.tenant.session import PortalDep
+from portal.tenant.session import PortalDep, provide_leaving_portal
 from portal.web import render, security_headers
 
 HOME = "/portal/endpoints"
@@ -42,10 +43,11 @@ class AccessController(Controller):
     async def home(self, portal: PortalDep) -> Redirect:
         return Redirect(HOME, status_code=303)
 
-    @post("/logout", status_code=303)
+    @post("/logout", status_code=303, dependencies={"portal": Provide(provide_leaving_portal)})
     async def logout(
         self, request: Request[Any, Any, Any], portal: PortalDep, settings: SettingsDep
     ) -> Response[Any]:
+        """Clear the session cookie, read-only sessions' included."""
         cookie = SessionCookies(settings, PORTAL_COOKIE).clear()
         return Redirect("/portal/signed-out", status_code=303, cookies=[cookie])
 

@@ -14,7 +14,7 @@ from app.delivery.ssrf import UnsafeURL, check_endpoint_url
 from app.deps import DbSession, SecretBoxDep, SettingsDep
 from app.endpoints import service
 from app.endpoints.controllers import network_policy
-from app.errors import ValidationFailed
+from app.errors import Forbidden, ValidationFailed
 from app.event_types.service import list_event_types
 from app.pagination import PageRequest
 from app.projects.service import get_project
@@ -140,6 +140,9 @@ class EndpointPages(Controller):
     async def edit_endpoint(
         self, session: DbSession, settings: SettingsDep, portal: PortalDep, endpoint: FromPath[str]
     ) -> Response[str]:
+        if portal.read_only:
+            # The form holds the URL and header values that a read-only session sees masked.
+            raise Forbidden("a read-only portal session cannot edit endpoints", code="read_only")
         found = await service.get_endpoint(session, portal.project_id, portal.tenant_id, endpoint)
         return await self._form_page(session, settings, portal, EndpointForm.of(found), found.id)
 

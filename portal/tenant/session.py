@@ -5,6 +5,7 @@ the signed session cookie (401 without a valid one), and for every state-changin
 request checks the CSRF token (403 ``csrf_failed``) and refuses read-only sessions
 (403 ``read_only``). Every portal handler scopes its queries with ``portal.project_id``
 and ``portal.tenant_id``, so another tenant's objects are simply not found (404).
+Signing out (``provide_leaving_portal``) checks CSRF but not read-only.
 """
 
 from dataclasses import dataclass
@@ -67,15 +68,24 @@ async def provide_portal(
     dependencies concurrently, and a failure here must not interrupt the session's
     generator half-way (it then cannot be closed cleanly).
     """
+    portal = await provide_leaving_portal(request, session)
+    if request.method not in SAFE_METHODS and portal.read_only:
+        raise Forbidden("this portal session is read-only", code="read_only")
+    return portal
+
+
+async def provide_leaving_portal(
+    request: Request[Any, Any, Any], session: NamedDependency[AsyncSession]
+) -> PortalSession:
+    """``provide_portal`` without the read-only check, for signing out: leaving changes
+    nothing, and a read-only session may leave too (401 without a session, 403 for a bad
+    CSRF token)."""
     settings: Settings = request.app.state.settings
     claims = SessionCookies(settings, PORTAL_COOKIE).read(request)
     if claims is None:
         raise Unauthorized("your portal session has expired or is missing; open a new portal link")
     portal = session_from_claims(settings, claims)
-    if request.method not in SAFE_METHODS:
-        await check_csrf(request, portal.csrf_token)
-        if portal.read_only:
-            raise Forbidden("this portal session is read-only", code="read_only")
+    await check_csrf(request, portal.csrf_token)
     return portal
 
 
