@@ -21,7 +21,7 @@ from app.delivery.signing import InvalidKey, parse_key
 from app.delivery.ssrf import NetworkPolicy, UnsafeURL, check_endpoint_url
 from app.endpoints import secrets
 from app.endpoints.schemas import EndpointIn, EndpointPatch, Status
-from app.errors import ValidationFailed, not_found
+from app.errors import Forbidden, ValidationFailed, not_found
 from app.ids import new_id
 from app.operational.events import announce, endpoint_event
 from app.outbox import LaneWork
@@ -30,7 +30,13 @@ from app.projects.service import get_project
 from app.secretbox import SecretBox
 from app.tenants.service import get_tenant
 
+# Why an endpoint is disabled (``disabled_reason``). The tenant may enable again what it
+# disabled itself in the portal, and what Herald disabled for failing
+# (``app.delivery.health``: a 410, or failures for the project's disable-after); what
+# the producer disabled through the API stays disabled until the producer enables it.
 DISABLED_BY_API = "disabled through the API"
+DISABLED_IN_PORTAL = "disabled in the portal"
+TENANT_ENABLES = ("the endpoint answered 410 Gone", "every attempt failed for ")
 STATS_WINDOW = timedelta(hours=24)
 DELIVERY_STATES = ("pending", "succeeded", "failed", "exhausted")
 
@@ -134,13 +140,45 @@ async def update_endpoint(
     return await apply_patch(session, settings, endpoint, patch)
 
 
-async def apply_patch(
-    session: AsyncSession, settings: Settings, endpoint: Endpoint, patch: EndpointPatch
+async def set_disabled_by_tenant(
+    session: AsyncSession,
+    settings: Settings,
+    project_id: str,
+    tenant_key: str,
+    endpoint_id: str,
+    disabled: bool,
 ) -> Endpoint:
-    """Apply ``patch``; enabling a disabled endpoint also resets its health and tells the
-    project's operational endpoints (``endpoint.enabled``). Resuming or enabling it, or
-    changing its rate limit, wakes its lane after the commit: deliveries held while it
-    was paused or disabled go at once."""
+    """The tenant disables (``DISABLED_IN_PORTAL``) or enables its endpoint; enabling one
+    the producer disabled raises ``Forbidden`` (``disabled_by_producer``)."""
+    endpoint = await get_endpoint(session, project_id, tenant_key, endpoint_id)
+    if endpoint.disabled and not disabled and not tenant_may_enable(endpoint):
+        raise Forbidden(
+            "this endpoint was disabled by your provider, so only they can enable it again;"
+            " contact them if you need it back",
+            code="disabled_by_producer",
+        )
+    patch = EndpointPatch(disabled=disabled)
+    return await apply_patch(session, settings, endpoint, patch, reason=DISABLED_IN_PORTAL)
+
+
+def tenant_may_enable(endpoint: Endpoint) -> bool:
+    """Whether the tenant disabled ``endpoint`` itself, or Herald did for failing."""
+    reason = endpoint.disabled_reason or ""
+    return reason == DISABLED_IN_PORTAL or reason.startswith(TENANT_ENABLES)
+
+
+async def apply_patch(
+    session: AsyncSession,
+    settings: Settings,
+    endpoint: Endpoint,
+    patch: EndpointPatch,
+    *,
+    reason: str = DISABLED_BY_API,
+) -> Endpoint:
+    """Apply ``patch`` (a disable records ``reason``); enabling a disabled endpoint also
+    resets its health and tells the project's operational endpoints
+    (``endpoint.enabled``). Resuming or enabling it, or changing its rate limit, wakes its
+    lane after the commit: deliveries held while it was paused or disabled go at once."""
     wake = (
         (patch.paused is False and endpoint.paused)
         or (patch.disabled is False and endpoint.disabled)
@@ -164,7 +202,7 @@ async def apply_patch(
             setattr(endpoint, attribute, value)
     enabling = patch.disabled is False and endpoint.disabled
     if patch.disabled is not msgspec.UNSET:
-        set_disabled(endpoint, patch.disabled, DISABLED_BY_API)
+        set_disabled(endpoint, patch.disabled, reason)
     endpoint.updated_at = utcnow()
     await session.flush()
     if wake and not (endpoint.paused or endpoint.disabled):

@@ -12,15 +12,15 @@ from litestar.params import FromPath
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
-from app.db.models import Replay
+from app.db.models import Endpoint, Replay
 from app.deps import DbSession, SecretBoxDep, SettingsDep
 from app.endpoints import service
 from app.endpoints.schemas import EndpointPatch
-from app.endpoints.service import DISABLED_BY_API
 from app.errors import Forbidden, ValidationFailed, not_found
 from app.messages.test_event import send_test_event
 from app.projects.service import get_project
 from app.replays import service as replays
+from portal.tenant.layout import page_context
 from portal.tenant.messages import deliveries_context
 from portal.tenant.session import PortalDep, PortalSession
 from portal.web import redirect, render
@@ -50,17 +50,20 @@ class EndpointActions(Controller):
     async def enable(
         self, session: DbSession, settings: SettingsDep, portal: PortalDep, endpoint: FromPath[str]
     ) -> Response[str]:
-        return await self._set_state(
-            session, settings, portal, endpoint, EndpointPatch(disabled=False)
+        """Enable again, unless the producer disabled it (403 ``disabled_by_producer``)."""
+        await service.set_disabled_by_tenant(
+            session, settings, portal.project_id, portal.tenant_id, endpoint, False
         )
+        return await _head(session, settings, portal, endpoint)
 
     @post("/disable")
     async def disable(
         self, session: DbSession, settings: SettingsDep, portal: PortalDep, endpoint: FromPath[str]
     ) -> Response[str]:
-        return await self._set_state(
-            session, settings, portal, endpoint, EndpointPatch(disabled=True)
+        await service.set_disabled_by_tenant(
+            session, settings, portal.project_id, portal.tenant_id, endpoint, True
         )
+        return await _head(session, settings, portal, endpoint)
 
     @delete(status_code=200)
     async def delete_endpoint(
@@ -175,8 +178,7 @@ class EndpointActions(Controller):
             endpoint_id,
             patch,
         )
-        context = await _state_context(session, portal, endpoint_id)
-        return render(settings, "portal/_endpoint_head.html", context)
+        return await _head(session, settings, portal, endpoint_id)
 
 
 class RecoveryProgress(Controller):
@@ -204,16 +206,22 @@ def _recovery_context(replay: Replay) -> dict[str, Any]:
     }
 
 
-async def _state_context(
-    session: AsyncSession, portal: PortalSession, endpoint_id: str
-) -> dict[str, Any]:
+async def _head(
+    session: AsyncSession, settings: Settings, portal: PortalSession, endpoint_id: str
+) -> Response[str]:
+    """The endpoint's head (state and actions), the fragment every state change swaps."""
     found = await service.get_endpoint(session, portal.project_id, portal.tenant_id, endpoint_id)
+    context = await page_context(session, portal, "endpoints", **head_context(found))
+    return render(settings, "portal/_endpoint_head.html", context)
+
+
+def head_context(endpoint: Endpoint) -> dict[str, Any]:
+    """What ``portal/_endpoint_head.html`` needs besides the page's context."""
     return {
-        "endpoint": found,
-        "status": service.endpoint_status(found),
-        "read_only": portal.read_only,
-        "disabled_by_api": found.disabled_reason == DISABLED_BY_API,
-    } | _csrf(portal)
+        "endpoint": endpoint,
+        "status": service.endpoint_status(endpoint),
+        "may_enable": service.tenant_may_enable(endpoint),
+    }
 
 
 def _csrf(portal: PortalSession) -> dict[str, Any]:

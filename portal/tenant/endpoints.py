@@ -19,6 +19,7 @@ from app.event_types.service import list_event_types
 from app.pagination import PageRequest
 from app.projects.service import get_project
 from portal.tenant.chart import attempts_chart
+from portal.tenant.endpoint_actions import head_context
 from portal.tenant.forms import EndpointForm
 from portal.tenant.layout import page_context
 from portal.tenant.queries import attempts_by_hour
@@ -124,8 +125,7 @@ class EndpointPages(Controller):
             session,
             portal,
             "endpoints",
-            endpoint=found,
-            status=service.endpoint_status(found),
+            **head_context(found),
             stats=stats,
             chart=chart,
             attempts=attempts.items,
