@@ -1,29 +1,28 @@
 """Staff accounts and console sign-in.
 
-Sign-in is throttled per (e-mail, client address): ``MAX_FAILURES`` failures within
-``FAILURE_WINDOW`` lock that pair for ``LOCKOUT``; while locked, no password is even
-checked. The counters live in the database so every API process shares them.
-``sign_in`` never raises for a wrong password or a lockout: it returns the verdict, so
-the caller's transaction commits the failure it recorded.
+Sign-in is throttled per (e-mail, client address) and per e-mail (``app.staff.throttle``);
+while either is locked, no password is even checked. ``sign_in`` never raises for a
+wrong password or a lockout: it returns the verdict, so the caller's transaction commits
+the failure it recorded.
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.base import utcnow
-from app.db.models import LoginFailure, Project, StaffAccount
+from app.db.models import Project, StaffAccount
+from app.db.session import commit
 from app.errors import Conflict, ValidationFailed, not_found
 from app.ids import new_id
 from app.staff.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from app.staff.throttle import address_key, forget_failures, locked_until, record_failure
 
-MAX_FAILURES = 5
-FAILURE_WINDOW = timedelta(minutes=15)
-LOCKOUT = timedelta(minutes=15)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -72,61 +71,44 @@ class SignIn:
 async def sign_in(
     session: AsyncSession, email: str, password: str, client_ip: str, now: datetime | None = None
 ) -> SignIn:
-    """Check ``email``/``password`` from ``client_ip``, recording failures (flush only)."""
+    """Check ``email``/``password`` from ``client_ip``, recording failures (flush only).
+    ``Throttled`` when too many passwords are being checked at once (nothing recorded).
+
+    It commits the session's transaction before checking the password (its reads only,
+    when called before anything else is written, as the sign-in request does).
+    """
     now = now or utcnow()
     email = normalize_email(email)[:320]
-    client_ip = client_ip[:64]
-    failure = await session.get(LoginFailure, (email, client_ip))
-    if failure is not None and failure.locked_until is not None and failure.locked_until > now:
-        return SignIn(None, locked_until=failure.locked_until)
-    account = await _matching_account(session, email, password)
+    client_ip = address_key(client_ip)
+    lock_ends = await locked_until(session, email, client_ip, now)
+    if lock_ends is not None:
+        return SignIn(None, locked_until=lock_ends)
+    accounts = await _accounts_of(session, email)
+    # Nothing is written yet: end the read transaction, so that no connection (and on
+    # SQLite no write lock) is held while the password waits for its turn to be checked.
+    await commit(session)
+    account = await _first_matching(accounts, password)
     if account is not None:
         account.last_login_at = now
-        await session.execute(
-            delete(LoginFailure).where(
-                LoginFailure.email == email, LoginFailure.client_ip == client_ip
-            )
-        )
+        await forget_failures(session, email, client_ip)
         await session.flush()
         return SignIn(account)
-    failure = await _record_failure(session, failure, email, client_ip, now)
-    return SignIn(None, locked_until=failure.locked_until)
+    return SignIn(None, locked_until=await record_failure(session, email, client_ip, now))
 
 
-async def _matching_account(
-    session: AsyncSession, email: str, password: str
-) -> StaffAccount | None:
-    # One e-mail may have a login in several projects: the first whose password matches.
-    accounts = (
-        await session.scalars(
-            select(StaffAccount).where(StaffAccount.email == email).order_by(StaffAccount.id)
-        )
-    ).all()
+async def _accounts_of(session: AsyncSession, email: str) -> Sequence[StaffAccount]:
+    # One e-mail may have a login in several projects.
+    statement = select(StaffAccount).where(StaffAccount.email == email).order_by(StaffAccount.id)
+    return (await session.scalars(statement)).all()
+
+
+async def _first_matching(accounts: Sequence[StaffAccount], password: str) -> StaffAccount | None:
     for account in accounts:
         if await verify_password(account.password_hash, password):
             return account
     if not accounts:
         await verify_password(None, password)
     return None
-
-
-async def _record_failure(
-    session: AsyncSession,
-    failure: LoginFailure | None,
-    email: str,
-    client_ip: str,
-    now: datetime,
-) -> LoginFailure:
-    if failure is None:
-        failure = LoginFailure(email=email, client_ip=client_ip, failures=0, first_failed_at=now)
-        session.add(failure)
-    elif failure.first_failed_at < now - FAILURE_WINDOW or failure.locked_until is not None:
-        failure.failures, failure.first_failed_at, failure.locked_until = 0, now, None
-    failure.failures += 1
-    if failure.failures >= MAX_FAILURES:
-        failure.locked_until = now + LOCKOUT
-    await session.flush()
-    return failure
 
 
 async def get_staff(session: AsyncSession, staff_id: str) -> StaffAccount | None:

@@ -9,6 +9,7 @@ from litestar.response import Redirect
 from app.config import Settings
 from app.db.base import utcnow
 from app.deps import DbSession, SettingsDep
+from app.errors import Throttled
 from app.staff.service import sign_in
 from portal.console.session import (
     ConsoleDep,
@@ -57,8 +58,9 @@ class LoginController(Controller):
     ) -> Response[Any]:
         """Check the form's CSRF token, then the password (throttled); 303 home on success.
 
-        Failures are answered with the form (401, or 429 while locked), not raised, so
-        the request's transaction commits the failure that was counted.
+        Failures are answered with the form (401, or 429 while locked or while too many
+        passwords are being checked at once), not raised, so the request's transaction
+        commits the failure that was counted.
         """
         claims = cookies(settings).read(request)
         if claims is None:
@@ -70,7 +72,11 @@ class LoginController(Controller):
         form = await request.form()
         email, password = str(form.get("email", "")), str(form.get("password", ""))
         client_ip = request.client.host if request.client else "unknown"
-        verdict = await sign_in(session, email, password, client_ip)
+        try:
+            verdict = await sign_in(session, email, password, client_ip)
+        except Throttled:
+            error = "Too many sign-ins at once. Please try again in a moment."
+            return login_page(settings, new_session_id(), email=email, error=error, status_code=429)
         if verdict.account is not None:
             cookie = staff_cookie(settings, verdict.account.id, verdict.account.project_id)
             return Redirect(

@@ -11,7 +11,8 @@ from app.config import Settings
 from app.db.base import utcnow
 from app.db.models import Message
 from app.db.session import Database, commit
-from app.staff.service import MAX_FAILURES, create_staff
+from app.staff.service import create_staff
+from app.staff.throttle import MAX_FAILURES
 from portal.console.session import CONSOLE_COOKIE, cookies
 from tests.conftest import ProjectKey, make_project
 from tests.replay_seed import make_tenant_endpoint, seed_deliveries

@@ -21,7 +21,8 @@ class StaffAccount(Base):
 
 
 class LoginFailure(Base):
-    """Failed console logins per (email, client address), for throttling.
+    """Failed console logins per (email, client address), and per email from any address
+    (``client_ip`` = ``"*"``), for throttling (``app.staff.throttle``).
 
     Kept in the database, not in process memory, so every API process sees the same
     count; ``locked_until`` is set when the count reaches the limit.
