@@ -1,7 +1,7 @@
 """The scheduler loop: wake the lane of every endpoint with deliveries due, and resume
 stalled replays (at once, all of them, after the job queue restarted or was unreachable),
 forever, until asked to stop; and once a minute, start purging messages past their
-project's retention.
+project's retention, old login failures and spent portal tokens.
 
 Any number may run: each tick is one short transaction that writes nothing but replay
 resumptions, waking a lane twice costs nothing, and purging twice deletes nothing twice.
@@ -19,7 +19,7 @@ from app.db.session import Database, commit, enqueue_after_commit
 from app.delivery.discovery import due_lanes
 from app.outbox import Sender
 from app.replays.batches import resume_stalled
-from app.retention import purge_expired
+from app.retention import purge_expired, purge_sign_in_records
 
 log = logging.getLogger("herald.scheduler")
 
@@ -73,16 +73,24 @@ async def tick(database: Database, settings: Settings, queue_lost_jobs: bool = F
 
 
 async def purge(database: Database) -> int:
-    """One batch of the retention purge (``app.retention``) in its own transaction;
-    how many messages it deleted."""
+    """One batch of each retention purge (``app.retention``: expired messages, and
+    sign-in records that count no more) in its own transaction; how many rows it deleted."""
     async with database.session() as session:
-        deleted = await purge_expired(session, utcnow())
+        now = utcnow()
+        messages = await purge_expired(session, now)
+        sign_in_records = await purge_sign_in_records(session, now)
         await commit(session)
-    return deleted
+    if messages or sign_in_records:
+        log.info(
+            "retention: %d expired messages, %d old login failures and portal tokens purged",
+            messages,
+            sign_in_records,
+        )
+    return messages + sign_in_records
 
 
 async def run_scheduler(database: Database, settings: Settings, stop: asyncio.Event) -> None:
-    """Tick every ``scheduler_interval_s`` until ``stop``; purge expired messages every
+    """Tick every ``scheduler_interval_s`` until ``stop``; purge expired rows every
     ``PURGE_EVERY_S``, a batch per tick until none are left."""
     log.info("scheduler started (every %.1fs)", settings.scheduler_interval_s)
     failures = 0
@@ -101,8 +109,6 @@ async def run_scheduler(database: Database, settings: Settings, stop: asyncio.Ev
                 # tick goes on while batches still find something.
                 purged = await purge(database)
                 next_purge = time.monotonic() + (0 if purged else PURGE_EVERY_S)
-                if purged:
-                    log.info("retention: %d expired messages purged", purged)
             failures = 0
         except Exception as exc:
             failures += 1
