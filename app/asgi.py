@@ -12,8 +12,9 @@ from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import __version__
+from app.api_keys.controllers import ApiKeyController
 from app.attempts.controllers import AttemptController
-from app.auth import provide_caller
+from app.auth import finish_background, provide_caller, require_scope
 from app.config import Settings, load_settings
 from app.db.session import Database, commit, rollback
 from app.endpoints.controllers import EndpointController
@@ -73,6 +74,7 @@ API_CONTROLLERS: list[Any] = [
     ReplayController,
     RecoverController,
     OperationalEndpointController,
+    ApiKeyController,
 ]
 
 
@@ -83,6 +85,7 @@ def create_app(
     api = Router(
         path="/api/v1",
         route_handlers=API_CONTROLLERS,
+        guards=[require_scope],
         dependencies={"caller": Provide(provide_caller)},
         security=[{"bearer": []}],
     )
@@ -91,6 +94,7 @@ def create_app(
 
     async def dispose_database() -> None:
         await publisher.close()
+        await finish_background()
         await database.dispose()
 
     return Litestar(

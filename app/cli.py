@@ -71,8 +71,17 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--json", action="store_true", help='print {"id", "api_key"}')
     create.set_defaults(run=run_project_create)
 
+    from app.api_keys import cli as key_cli
     from app.replays import cli as replay_cli
     from app.staff import cli as staff_cli
+
+    key = commands.add_parser("key", help="manage a project's API keys").add_subparsers()
+    key_create = key.add_parser("create", help="mint an API key and print it (once)")
+    key_cli.add_create_arguments(key_create)
+    key_create.set_defaults(run=run_key_create)
+    key_revoke = key.add_parser("revoke", help="revoke an API key (refused within 1 s)")
+    key_cli.add_revoke_arguments(key_revoke)
+    key_revoke.set_defaults(run=run_key_revoke)
 
     staff = commands.add_parser("staff", help="manage support-console logins").add_subparsers()
     staff_create = staff.add_parser("create", help="create a console login for a project")
@@ -123,6 +132,32 @@ def run_project_create(settings: Settings, args: argparse.Namespace) -> int:
         print(json.dumps({"id": project_id, "api_key": api_key}))
     else:
         print(f"project {args.name} ({project_id})\nAPI key (shown once): {api_key}")
+    return 0
+
+
+def run_key_create(settings: Settings, args: argparse.Namespace) -> int:
+    from app.api_keys.cli import create_command, print_created
+    from app.errors import HeraldError
+
+    try:
+        created = asyncio.run(create_command(settings, args))
+    except HeraldError as exc:
+        print(f"herald: {exc.detail}", file=sys.stderr)
+        return 1
+    print_created(created, args.json)
+    return 0
+
+
+def run_key_revoke(settings: Settings, args: argparse.Namespace) -> int:
+    from app.api_keys.cli import revoke_command
+    from app.errors import HeraldError
+
+    try:
+        asyncio.run(revoke_command(settings, args))
+    except HeraldError as exc:
+        print(f"herald: {exc.detail}", file=sys.stderr)
+        return 1
+    print(f"API key {args.key_id} revoked")
     return 0
 
 

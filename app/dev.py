@@ -7,6 +7,7 @@ import dramatiq
 import uvicorn
 from sqlalchemy import select
 
+from app.api_keys.service import create_key
 from app.asgi import create_app
 from app.auth import authenticate
 from app.config import Settings
@@ -16,7 +17,7 @@ from app.db.session import Database, commit
 from app.errors import Unauthorized
 from app.logs import uvicorn_log_config
 from app.outbox import Sender
-from app.projects.service import create_api_key, create_project
+from app.projects.service import create_project
 from workers.scheduler import run_scheduler
 from workers.stack import build_worker_stack
 
@@ -75,7 +76,7 @@ async def ensure_dev_project(database: Database, settings: Settings) -> tuple[st
             )
             project_id, key = created.project.id, created.api_key
         else:
-            key = await create_api_key(session, project_id)
+            key = (await create_key(session, project_id, name="herald dev")).key
         await commit(session)
     DEV_KEY_FILE.parent.mkdir(exist_ok=True)
     DEV_KEY_FILE.write_text(key + "\n")

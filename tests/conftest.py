@@ -17,6 +17,7 @@ import pytest
 from litestar import Litestar
 
 from app.asgi import create_app
+from app.auth import finish_background
 from app.config import LOOPBACK_NETWORKS, Settings
 from app.db.migrate import upgrade
 from app.db.session import Database, commit
@@ -97,6 +98,7 @@ async def app(settings: Settings, job_sender: Sender | None) -> AsyncIterator[Li
     """The app over its own engine, served on the test's event loop."""
     app_database = Database(settings.database_url, sender=job_sender)
     yield create_app(settings, app_database)
+    await finish_background()
     await app_database.dispose()
 
 

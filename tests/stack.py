@@ -323,6 +323,10 @@ class HeraldStack:
         """asyncpg DSN of the stack's database, for tests that check rows directly."""
         return self.postgres.dsn_for(self.database_name)
 
+    def another_api(self, name: str, port: int) -> HeraldProcess:
+        """One more ``herald api`` process (not started) over the stack's database."""
+        return self._process(name, ["api", "--port", str(port), "--workers", "1"])
+
     def _process(self, name: str, args: list[str]) -> HeraldProcess:
         return HeraldProcess(name, args, self.env, self.directory / f"{name}.log")
 

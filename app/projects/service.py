@@ -5,8 +5,8 @@ from dataclasses import dataclass
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.auth import key_digest, new_api_key
-from app.db.models import ApiKey, Project
+from app.api_keys.service import create_key
+from app.db.models import Project
 from app.errors import not_found
 from app.ids import new_id
 from app.projects.schemas import ProjectPatch
@@ -31,15 +31,8 @@ async def create_project(
     )
     session.add(project)
     await session.flush()
-    api_key = await create_api_key(session, project.id)
-    return NewProject(project=project, api_key=api_key)
-
-
-async def create_api_key(session: AsyncSession, project_id: str) -> str:
-    api_key = new_api_key()
-    session.add(ApiKey(id=new_id("key"), project_id=project_id, key_digest=key_digest(api_key)))
-    await session.flush()
-    return api_key
+    first = await create_key(session, project.id, name="first key")
+    return NewProject(project=project, api_key=first.key)
 
 
 async def get_project(session: AsyncSession, project_id: str) -> Project:

@@ -25,11 +25,23 @@ class Project(Base):
 
 
 class ApiKey(Base):
-    """A project's API key, stored as its SHA-256 digest only."""
+    """A project's API key, stored as its SHA-256 digest only (and the first characters
+    of the key, to tell keys apart in lists). It works until ``expires_at`` or
+    ``revoked_at``; ``changed_at`` is set whenever either is brought forward, which tells
+    every api process to forget what it cached (``app.auth``)."""
 
     __tablename__ = "api_keys"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
-    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
     key_digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="default")
+    scopes: Mapped[list[str]] = mapped_column(JSONValue, default=lambda: ["admin"])
+    prefix: Mapped[str] = mapped_column(String(16), default="hk_")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)

@@ -31,6 +31,7 @@ from herald_sdk.errors import (
     WebhookVerificationError,
 )
 from herald_sdk.models import (
+    ApiKey,
     Attempt,
     Branding,
     Delivery,
@@ -40,6 +41,7 @@ from herald_sdk.models import (
     EndpointStats,
     EventType,
     Message,
+    NewApiKey,
     PortalAccess,
     Project,
     PublishedMessage,
@@ -52,6 +54,7 @@ __all__ = [
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
+    "ApiKey",
     "AsyncHerald",
     "AsyncPager",
     "Attempt",
@@ -69,6 +72,7 @@ __all__ = [
     "HeraldError",
     "InternalServerError",
     "Message",
+    "NewApiKey",
     "NotFoundError",
     "NotGiven",
     "PayloadTooLargeError",

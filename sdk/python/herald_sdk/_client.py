@@ -6,6 +6,7 @@ import httpx
 
 from herald_sdk._operations import R
 from herald_sdk._runner import DEFAULT_TIMEOUT_S, AsyncRunner, ClientOptions, SyncRunner
+from herald_sdk.resources.api_keys import ApiKeys
 from herald_sdk.resources.endpoints import Endpoints
 from herald_sdk.resources.event_types import EventTypes
 from herald_sdk.resources.messages import Messages
@@ -39,6 +40,7 @@ class _Client(Generic[R, H]):
         self.portal_access: PortalAccessResource[R] = PortalAccessResource(runner)
         self.replays: Replays[R] = Replays(runner)
         self.project: ProjectResource[R] = ProjectResource(runner)
+        self.api_keys: ApiKeys[R] = ApiKeys(runner)
 
     def _new_runner(self, options: ClientOptions, http_client: H | None) -> R:
         raise NotImplementedError

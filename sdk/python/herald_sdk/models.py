@@ -173,6 +173,28 @@ class Replay(Model):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ApiKey(Model):
+    """One of the project's API keys; ``prefix`` tells it apart, the key itself is not
+    shown again after it was created."""
+
+    id: str
+    name: str
+    scopes: list[str]
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewApiKey(ApiKey):
+    """A key just created or rotated: ``key`` is the secret, in this reply only."""
+
+    key: str = field(repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Branding(Model):
     name: str | None = None
     logo_url: str | None = None

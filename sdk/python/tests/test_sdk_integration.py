@@ -18,6 +18,7 @@ from herald_sdk import (
     ConflictError,
     Herald,
     NotFoundError,
+    PermissionDeniedError,
     ValidationError,
 )
 from sdk_live import HeraldServer, Receiver
@@ -169,3 +170,35 @@ async def test_publish_is_delivered_signed_and_verified_async(
         assert stats.counts.succeeded >= 1
         access = await herald.portal_access.create(tenant.id)
         assert access.url.startswith("http")
+
+
+def test_api_keys_are_minted_scoped_rotated_and_revoked(herald_server: HeraldServer) -> None:
+    with Herald(api_key=herald_server.api_key, base_url=herald_server.base_url) as herald:
+        # Given a read key minted with the SDK
+        minted = herald.api_keys.create(unique("dashboard"), scopes=["read"])
+        assert minted.key.startswith(minted.prefix) and minted.scopes == ["read"]
+        assert minted.key not in repr(minted)
+        assert minted.id in {key.id for key in herald.api_keys.list()}
+
+        # Then it reads, but may not write
+        with Herald(api_key=minted.key, base_url=herald_server.base_url) as reader:
+            assert reader.project.get().id
+            with pytest.raises(PermissionDeniedError):
+                reader.tenants.create("Not allowed")
+
+        # And once rotated without overlap, the new key works and the old does not
+        rotated = herald.api_keys.rotate(minted.id)
+        assert rotated.name == minted.name and rotated.id != minted.id
+        assert herald.api_keys.get(minted.id).revoked_at is not None
+        wait_until(lambda: _refused(herald_server, minted.key) or None)
+        herald.api_keys.revoke(rotated.id)
+        wait_until(lambda: _refused(herald_server, rotated.key) or None)
+
+
+def _refused(herald_server: HeraldServer, key: str) -> bool:
+    with Herald(api_key=key, base_url=herald_server.base_url) as client:
+        try:
+            client.project.get()
+        except AuthenticationError:
+            return True
+    return False
