@@ -11,10 +11,11 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from app.config import LOOPBACK_NETWORKS, ConfigError, Settings, load_settings
+from app.config import LOOPBACK_NETWORKS, ConfigError, Settings, check_secret_key, load_settings
 from app.logs import configure_logging, uvicorn_log_config
 
 DEV_STATE_DIR = Path(".herald")
+DEV_SECRET_KEY = "secret-key"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -282,19 +283,26 @@ def _require_production(settings: Settings) -> None:
 
 def dev_settings(settings: Settings, environ: Mapping[str, str]) -> Settings:
     """``herald dev``'s view of the settings: in-process broker, loopback receivers allowed
-    unless HERALD_ALLOWED_PRIVATE_NETWORKS is set (even empty), a persisted secret key."""
+    unless HERALD_ALLOWED_PRIVATE_NETWORKS is set (even empty), a persisted secret key
+    (32 random bytes, base64: ``ConfigError`` if the persisted one is too weak)."""
     changes: dict[str, object] = {"redis_url": None}
     if "HERALD_ALLOWED_PRIVATE_NETWORKS" not in environ:
         changes["allowed_private_networks"] = LOOPBACK_NETWORKS
     if not settings.secret_key:
-        changes["secret_key"] = _persisted_secret("secret-key", lambda: secrets.token_urlsafe(32))
+        key = _persisted_secret(DEV_SECRET_KEY, lambda: secrets.token_urlsafe(32))
+        changes["secret_key"] = check_secret_key(key, str(DEV_STATE_DIR / DEV_SECRET_KEY))
     return settings.with_changes(**changes)
 
 
 def run_dev(settings: Settings, args: argparse.Namespace) -> int:
     from app.dev import serve_dev
 
-    return serve_dev(dev_settings(settings, os.environ), args.host, args.port, args.threads)
+    try:
+        settings = dev_settings(settings, os.environ)
+    except ConfigError as exc:
+        print(f"herald: {exc}", file=sys.stderr)
+        return 2
+    return serve_dev(settings, args.host, args.port, args.threads)
 
 
 def _persisted_secret(name: str, make: Callable[[], str]) -> str:

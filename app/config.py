@@ -6,7 +6,9 @@ environment at import time.
 """
 
 import ipaddress
+import math
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -23,6 +25,21 @@ _FRAME_SOURCE = re.compile(
       | (https?://)? (\*\.)? ([a-z0-9-]+(\.[a-z0-9-]+)* | \[[0-9a-f:.]+\]) (:(\d{1,5}|\*))?""",
     re.IGNORECASE | re.VERBOSE,
 )
+
+# HERALD_SECRET_KEY must carry 32 random bytes: 64 hex digits (4 bits each) or 43 other
+# characters (6 bits each, as base64 writes bytes); "=" padding carries nothing.
+SECRET_KEY_MIN_BITS = 256
+# A random key's characters vary: 64 random hex digits score at least ~3.4 bits of Shannon
+# entropy per character and base64 ~4.2, while "changeme…" scores 2.75 and "aaaa…" 0.
+SECRET_KEY_MIN_BITS_PER_CHAR = 3.0
+# No run of this many characters occurs twice in a random key (odds ~1e-9 for 64 hex
+# digits), but it does in any key built by repeating a word.
+SECRET_KEY_REPEAT_CHARS = 10
+SECRET_KEY_RULE = (
+    "it must hold at least 32 random bytes: 64 hex digits or 43 base64 characters, with no"
+    " repeated word or run (generate one with `openssl rand -hex 32`)"
+)
+_HEX = re.compile(r"[0-9a-fA-F]+")
 
 
 class ConfigError(ValueError):
@@ -74,7 +91,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     return Settings(
         database_url=environ.get("HERALD_DATABASE_URL", defaults.database_url),
         redis_url=environ.get("HERALD_REDIS_URL") or None,
-        secret_key=environ.get("HERALD_SECRET_KEY") or None,
+        secret_key=check_secret_key(environ.get("HERALD_SECRET_KEY") or None, "HERALD_SECRET_KEY"),
         old_secret_keys=tuple(
             key.strip()
             for key in environ.get("HERALD_OLD_SECRET_KEYS", "").split(",")
@@ -112,6 +129,38 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         ),
         log_level=environ.get("HERALD_LOG_LEVEL", defaults.log_level).upper(),
     )
+
+
+def check_secret_key(key: str | None, name: str) -> str | None:
+    """``key`` itself, or None when unset; ``ConfigError`` (saying why, never the key)
+    when it is too short or too regular to hold ``SECRET_KEY_MIN_BITS`` of entropy."""
+    if key is None:
+        return None
+    reason = _secret_key_weakness(key)
+    if reason is not None:
+        raise ConfigError(f"{name} is too weak ({reason}); {SECRET_KEY_RULE}")
+    return key
+
+
+def _secret_key_weakness(key: str) -> str | None:
+    """Why ``key`` is too weak for a master key, or None when it is strong enough."""
+    body = key.rstrip("=")
+    bits_per_char = 4 if _HEX.fullmatch(body) else 6
+    needed = math.ceil(SECRET_KEY_MIN_BITS / bits_per_char)
+    if len(body) < needed:
+        kind = "hex digits" if bits_per_char == 4 else "characters"
+        return f"{len(body)} {kind} where at least {needed} are needed"
+    counts = Counter(body).values()
+    spread = -sum(count / len(body) * math.log2(count / len(body)) for count in counts)
+    if spread < SECRET_KEY_MIN_BITS_PER_CHAR:
+        return "its characters repeat too much to be random"
+    runs = [
+        body[i : i + SECRET_KEY_REPEAT_CHARS]
+        for i in range(len(body) - SECRET_KEY_REPEAT_CHARS + 1)
+    ]
+    if len(set(runs)) < len(runs):
+        return "it repeats a sequence of characters"
+    return None
 
 
 def parse_networks(raw: str, name: str) -> tuple[IPNetwork, ...]:

@@ -39,7 +39,7 @@ def production_env() -> dict[str, str]:
         "HERALD_REQUEUE_AFTER": str(defaults["requeue_after_s"]),
         "HERALD_LOG_LEVEL": str(defaults["log_level"]),
         "HERALD_ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8",
-        "HERALD_SECRET_KEY": "bench-secret-key-not-for-production",
+        "HERALD_SECRET_KEY": "0d1135b4933a4cbe5f745cfe0b700fc6782049af3641866c32726713e0e569b7",
     }
 
 

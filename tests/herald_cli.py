@@ -10,7 +10,7 @@ from app.config import Settings
 UNREACHED_PRODUCTION_ENV = {
     "HERALD_DATABASE_URL": "postgresql+asyncpg://herald@127.0.0.1:9/herald",
     "HERALD_REDIS_URL": "redis://127.0.0.1:9/0",
-    "HERALD_SECRET_KEY": "startup-test-key",
+    "HERALD_SECRET_KEY": "e7c3961b0877e322a526f1aac8e108721f0355256466cdca84f3d70d5f59e7ac",
 }
 
 

@@ -45,7 +45,7 @@ WORKER_READY_LINE = "Worker process is ready for action"
 
 # The compressed timings of production-mode tests; a test may override any of them.
 DEFAULT_ENV: Mapping[str, str] = {
-    "HERALD_SECRET_KEY": "stack-test-secret-key",
+    "HERALD_SECRET_KEY": "ce2d6328852ad080146619328b1b3e176a3cd99ba39a8eae9a8ef802c3365e86",
     "HERALD_ALLOWED_PRIVATE_NETWORKS": "127.0.0.0/8",
     "HERALD_RETRY_SCHEDULE": "0,1,1,1,1,1,1,1",
     "HERALD_REQUEST_TIMEOUT": "2",

@@ -1,4 +1,5 @@
-"""``herald rotate-master-key``: re-seal every endpoint secret under HERALD_SECRET_KEY.
+"""``herald rotate-master-key``: re-seal every endpoint secret under HERALD_SECRET_KEY,
+bound to its row (values sealed unbound by earlier versions included).
 
 The rotation, with no downtime: (1) restart every process with the new key in
 HERALD_SECRET_KEY and the old one in HERALD_OLD_SECRET_KEYS (they open both, seal with the

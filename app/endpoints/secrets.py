@@ -3,8 +3,12 @@ except as a ``SigningKey`` for the signer or the one reply of GET ``…/secret``
 
 An endpoint has exactly one current key (``expires_at`` None). Rotating gives the old one
 an ``expires_at`` at the end of the project's overlap window, during which both sign.
+
+Each key is sealed for its place (``SEALED_COLUMN``, its row's id, its endpoint's id), so a
+sealed key copied to another row, or its row moved to another endpoint, no longer opens.
 """
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,9 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.base import utcnow
 from app.db.models import Endpoint, EndpointSecret
 from app.delivery.signing import Algorithm, SigningKey, new_key, parse_key, public_key
-from app.errors import not_found
+from app.errors import Conflict, not_found
 from app.ids import new_id
-from app.secretbox import SecretBox
+from app.secretbox import SealedAt, SecretBox, SecretBoxError
+
+log = logging.getLogger("herald.secrets")
+
+SEALED_COLUMN = "endpoint_secrets.ciphertext"
 
 
 @dataclass(frozen=True)
@@ -40,11 +48,12 @@ async def add_current_key(
     """
     key_text = key_text or new_key()
     signing_key = parse_key(key_text)
+    secret_id = new_id("sec")
     secret = EndpointSecret(
-        id=new_id("sec"),
+        id=secret_id,
         endpoint_id=endpoint_id,
         algorithm=signing_key.algorithm,
-        ciphertext=box.seal(key_text),
+        ciphertext=box.seal(key_text, sealed_at(secret_id, endpoint_id)),
         created_at=utcnow(),
         expires_at=None,
     )
@@ -54,11 +63,20 @@ async def add_current_key(
 
 
 async def get_current_key(session: AsyncSession, box: SecretBox, endpoint_id: str) -> CurrentKey:
-    """The endpoint's current key in clear; ``NotFound`` if it has none."""
+    """The endpoint's current key in clear; ``NotFound`` if it has none, ``Conflict``
+    (``secret_unreadable``) if it cannot be opened here: sealed under a master key this
+    process lacks, altered, or sealed for another row or endpoint."""
     secret = await _current(session, endpoint_id)
     if secret is None:
         raise not_found("secret of endpoint", endpoint_id)
-    text = box.open(secret.ciphertext)
+    try:
+        text = box.open(secret.ciphertext, sealed_at(secret.id, secret.endpoint_id))
+    except SecretBoxError as exc:
+        log.warning("secret %s of endpoint %s cannot be opened: %s", secret.id, endpoint_id, exc)
+        raise Conflict(
+            "the endpoint's signing secret cannot be read; rotate it to set a new one",
+            code="secret_unreadable",
+        ) from None
     return CurrentKey(key=text, public_key=public_key(text))
 
 
@@ -131,8 +149,14 @@ async def timed_signing_keys(
         .order_by(EndpointSecret.expires_at.is_(None).desc(), EndpointSecret.created_at.desc())
     )
     for secret in rows:
-        keys[secret.endpoint_id].append((parse_key(box.open(secret.ciphertext)), secret.expires_at))
+        text = box.open(secret.ciphertext, sealed_at(secret.id, secret.endpoint_id))
+        keys[secret.endpoint_id].append((parse_key(text), secret.expires_at))
     return keys
+
+
+def sealed_at(secret_id: str, endpoint_id: str) -> SealedAt:
+    """The place a key's ciphertext is bound to."""
+    return SealedAt(SEALED_COLUMN, secret_id, endpoint_id)
 
 
 async def _current(session: AsyncSession, endpoint_id: str) -> EndpointSecret | None:
@@ -151,8 +175,9 @@ def _algorithm(name: str) -> Algorithm:
 async def reseal_batch(
     session: AsyncSession, box: SecretBox, after_id: str, limit: int = 500
 ) -> tuple[int, int, str | None]:
-    """Re-seal under the box's current master key the next ``limit`` secrets after
-    ``after_id``; return (seen, resealed, last id seen or None when done)."""
+    """Re-seal under the box's current master key, bound to their places, the next
+    ``limit`` secrets after ``after_id``; return (seen, resealed, last id seen or None
+    when done). Raises ``SecretBoxError`` naming the first secret that cannot be opened."""
     rows = (
         await session.scalars(
             select(EndpointSecret)
@@ -164,7 +189,12 @@ async def reseal_batch(
     resealed = 0
     for secret in rows:
         if not box.is_current(secret.ciphertext):
-            secret.ciphertext = box.seal(box.open(secret.ciphertext))
+            place = sealed_at(secret.id, secret.endpoint_id)
+            try:
+                text = box.open(secret.ciphertext, place)
+            except SecretBoxError as exc:
+                raise SecretBoxError(f"secret {secret.id}: {exc}") from None
+            secret.ciphertext = box.seal(text, place)
             resealed += 1
     await session.flush()
     return len(rows), resealed, rows[-1].id if rows else None

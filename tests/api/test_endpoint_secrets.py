@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from app.config import Settings
 from app.db.base import utcnow
@@ -16,6 +16,7 @@ from app.db.session import Database, commit
 from app.delivery.signing import SigningKey, new_key, parse_key, sign, signed_content
 from app.endpoints.secrets import signing_keys
 from app.secretbox import SecretBox
+from tests.legacy_seal import seal_unbound
 
 RECEIVER = "http://127.0.0.1:9/hooks"
 ENDPOINTS = "/api/v1/tenants/cust/endpoints"
@@ -209,3 +210,80 @@ async def test_the_database_holds_no_plaintext_secret(
     stored = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
     assert b"whsec_" not in stored and b"whsk_" not in stored
     assert shown.removeprefix("whsec_").encode() not in stored
+
+
+async def sealed_current(database: Database, endpoint_id: str) -> EndpointSecret:
+    async with database.session() as session:
+        secret = await session.scalar(
+            select(EndpointSecret).where(
+                EndpointSecret.endpoint_id == endpoint_id, EndpointSecret.expires_at.is_(None)
+            )
+        )
+    assert secret is not None
+    return secret
+
+
+async def test_a_sealed_value_copied_to_another_row_does_not_open(
+    api: httpx.AsyncClient, tenant: str, database: Database
+) -> None:
+    # Given two endpoints, and the first one's sealed key copied over the second one's
+    victim_key = new_key()
+    victim, thief = await create(api, secret=victim_key), await create(api)
+    stolen = (await sealed_current(database, victim)).ciphertext
+    async with database.session() as session:
+        await session.execute(
+            update(EndpointSecret)
+            .where(EndpointSecret.endpoint_id == thief)
+            .values(ciphertext=stolen)
+        )
+        await commit(session)
+
+    # When the second endpoint's secret is read
+    reply = await api.get(f"{ENDPOINTS}/{thief}/secret")
+
+    # Then it is a client error saying to rotate, never the first endpoint's key nor a 500
+    assert reply.status_code == 409, reply.text
+    assert reply.json()["code"] == "secret_unreadable"
+    assert victim_key not in reply.text and "whsec_" not in reply.text
+    # And a rotation sets a fresh key that reads again; the first endpoint is untouched
+    assert (await api.post(f"{ENDPOINTS}/{thief}/secret/rotate")).status_code == 204
+    assert (await current_key(api, thief)) not in (victim_key, "")
+    assert await current_key(api, victim) == victim_key
+
+
+async def test_a_sealed_row_moved_to_another_endpoint_does_not_open(
+    api: httpx.AsyncClient, tenant: str, database: Database
+) -> None:
+    # Given the first endpoint's key row re-pointed at a second endpoint with no key left
+    victim_key = new_key()
+    victim, thief = await create(api, secret=victim_key), await create(api)
+    moved = await sealed_current(database, victim)
+    async with database.session() as session:
+        await session.execute(delete(EndpointSecret).where(EndpointSecret.endpoint_id == thief))
+        await session.execute(
+            update(EndpointSecret).where(EndpointSecret.id == moved.id).values(endpoint_id=thief)
+        )
+        await commit(session)
+
+    # When the second endpoint's secret is read, then it is refused the same way
+    reply = await api.get(f"{ENDPOINTS}/{thief}/secret")
+    assert reply.status_code == 409 and reply.json()["code"] == "secret_unreadable"
+    assert victim_key not in reply.text
+
+
+async def test_a_legacy_unbound_value_still_opens(
+    api: httpx.AsyncClient, tenant: str, database: Database, settings: Settings
+) -> None:
+    # Given an endpoint whose key is stored in the legacy, unbound format
+    key = new_key()
+    endpoint_id = await create(api)
+    async with database.session() as session:
+        await session.execute(
+            update(EndpointSecret)
+            .where(EndpointSecret.endpoint_id == endpoint_id)
+            .values(ciphertext=seal_unbound(str(settings.secret_key), key))
+        )
+        await commit(session)
+
+    # When its secret is read, then it opens
+    assert await current_key(api, endpoint_id) == key
