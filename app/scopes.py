@@ -50,6 +50,7 @@ ROUTE_SCOPES: dict[tuple[str, str], frozenset[str]] = {
     ("GET", _M + "/attempts"): _MESSAGE_READERS,
     ("POST", _M + "/endpoints/{endpoint}/resend"): _ADMIN_ONLY,
     ("POST", _T + "/portal-access"): _ADMIN_ONLY,
+    ("POST", _T + "/portal-access/revoke"): _ADMIN_ONLY,
     ("GET", "/api/v1/project"): _READERS,
     ("PATCH", "/api/v1/project"): _ADMIN_ONLY,
     ("POST", "/api/v1/replays"): _ADMIN_ONLY,

@@ -25,3 +25,11 @@ class PortalAccessController(Controller):
             session, settings, caller.project_id, tenant, request.expires_in, request.read_only
         )
         return PortalAccessOut(url=link.url, token=link.token, expires_at=link.expires_at)
+
+    @post("/revoke", status_code=204)
+    async def revoke_portal_access(
+        self, session: DbSession, caller: CallerDep, tenant: FromPath[str]
+    ) -> None:
+        """End every open portal session of the tenant and refuse every link minted so far;
+        links minted afterwards work as usual."""
+        await service.revoke_portal_access(session, caller.project_id, tenant)

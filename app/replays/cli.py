@@ -8,6 +8,7 @@ scheduler resumes the replay through the workers (``resume_stalled``).
 """
 
 import argparse
+import getpass
 import sys
 from datetime import UTC, datetime
 from typing import TextIO
@@ -17,7 +18,7 @@ from app.db.models import Replay
 from app.db.session import Database, commit
 from app.outbox import DiscardingSender, Sender
 from app.replays.batches import run_replay
-from app.replays.service import ReplayRequest, create_replay, percent, resolve_filter
+from app.replays.service import Actor, ReplayRequest, create_replay, percent, resolve_filter
 
 BAR_WIDTH = 30
 
@@ -50,6 +51,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def shell_actor() -> Actor:
+    """``cli`` and the user running the command, when the system can tell."""
+    try:
+        user: str | None = getpass.getuser()[:64] or None
+    except (KeyError, OSError):  # no login name and no passwd entry (some containers)
+        user = None
+    return Actor("cli", user)
+
+
 def render_bar(replay: Replay) -> str:
     """``[#######-----]  42 %  4200/10000 re-queued 4100``: one line of progress."""
     pct = percent(replay)
@@ -78,7 +88,7 @@ async def replay_command(
                 statuses=tuple(args.status),
             )
             rules = await resolve_filter(session, args.project, request)
-            replay = await create_replay(session, args.project, rules, enqueue=False)
+            replay = await create_replay(session, args.project, rules, shell_actor(), enqueue=False)
             await commit(session)
         print(f"replay {replay.id}: {replay.total} deliveries match", file=out)
 

@@ -3,10 +3,11 @@
 from litestar import Controller, get, post
 from litestar.params import FromPath, JSONBody
 
+from app.auth import Caller
 from app.db.models import Replay
 from app.deps import CallerDep, DbSession
 from app.replays import service
-from app.replays.schemas import RecoverIn, ReplayIn, ReplayOut
+from app.replays.schemas import RecoverIn, ReplayActor, ReplayIn, ReplayOut
 
 
 def replay_out(replay: Replay, succeeded: int | None = None) -> ReplayOut:
@@ -27,8 +28,13 @@ def replay_out(replay: Replay, succeeded: int | None = None) -> ReplayOut:
         created_at=replay.created_at,
         finished_at=replay.finished_at,
         error=replay.error,
+        actor=ReplayActor(replay.actor_kind, replay.actor_id) if replay.actor_kind else None,
         succeeded=succeeded,
     )
+
+
+def key_actor(caller: Caller) -> service.Actor:
+    return service.Actor("api_key", caller.key_id or None)
 
 
 class ReplayController(Controller):
@@ -39,6 +45,8 @@ class ReplayController(Controller):
     async def create_replay(
         self, session: DbSession, caller: CallerDep, data: JSONBody[ReplayIn]
     ) -> ReplayOut:
+        """Queue a bulk replay of the matching deliveries; the reply names the key that
+        started it (``actor``)."""
         request = service.ReplayRequest(
             since=data.since,
             until=data.until,
@@ -48,7 +56,8 @@ class ReplayController(Controller):
             statuses=tuple(data.status),
         )
         rules = await service.resolve_filter(session, caller.project_id, request)
-        return replay_out(await service.create_replay(session, caller.project_id, rules))
+        replay = await service.create_replay(session, caller.project_id, rules, key_actor(caller))
+        return replay_out(replay)
 
     @get("/{replay_id:str}")
     async def get_replay(
@@ -71,7 +80,8 @@ class RecoverController(Controller):
         endpoint: FromPath[str],
         data: JSONBody[RecoverIn],
     ) -> ReplayOut:
+        """Queue a replay of the endpoint's failed and exhausted deliveries in the window."""
         replay = await service.recover_endpoint(
-            session, caller.project_id, tenant, endpoint, data.since, data.until
+            session, caller.project_id, tenant, endpoint, key_actor(caller), data.since, data.until
         )
         return replay_out(replay)

@@ -31,6 +31,15 @@ class RecoverIn(msgspec.Struct, forbid_unknown_fields=True):
     until: AwareDateTime | None = None
 
 
+class ReplayActor(msgspec.Struct):
+    """Who started a replay: ``api_key`` (``id`` the key's ``key_…``), ``staff`` (the
+    console account's ``stf_…``), ``portal`` (the tenant's ``tnt_…``) or ``cli`` (``id`` the
+    shell user, or null)."""
+
+    kind: str
+    id: str | None
+
+
 class ReplayOut(msgspec.Struct):
     id: str
     status: str  # queued | running | completed | failed
@@ -48,5 +57,7 @@ class ReplayOut(msgspec.Struct):
     created_at: datetime
     finished_at: datetime | None
     error: str | None
+    # Null for replays made before Herald recorded who started them.
+    actor: ReplayActor | None = None
     # Re-queued deliveries that a replay attempt has delivered since; only on GET one.
     succeeded: int | None = None

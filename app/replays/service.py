@@ -27,6 +27,15 @@ FINISHED = frozenset({"completed", "failed"})
 
 
 @dataclass(frozen=True)
+class Actor:
+    """Who starts a replay: ``kind`` is ``api_key``, ``staff``, ``portal`` or ``cli``, and
+    ``id`` the key id, the staff id, the tenant id, or the shell user (None if unknown)."""
+
+    kind: str
+    id: str | None
+
+
+@dataclass(frozen=True)
 class ReplayRequest:
     """A replay as asked for: tenant by id or uid, endpoint by id, open-ended ``until``."""
 
@@ -86,9 +95,15 @@ async def _endpoint_id(
 
 
 async def create_replay(
-    session: AsyncSession, project_id: str, rules: ReplayFilter, *, enqueue: bool = True
+    session: AsyncSession,
+    project_id: str,
+    rules: ReplayFilter,
+    actor: Actor,
+    *,
+    enqueue: bool = True,
 ) -> Replay:
-    """Store a queued replay of ``rules`` with its ``total``; queue its job after commit.
+    """Store a queued replay of ``rules`` by ``actor`` with its ``total``; queue its job
+    after commit.
 
     With ``enqueue=False`` the caller runs the batches itself (``run_replay``); the
     scheduler still resumes the replay if that caller dies (``resume_stalled``).
@@ -110,6 +125,8 @@ async def create_replay(
         skipped=0,
         created_at=now,
         progressed_at=now,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
     )
     session.add(replay)
     await session.flush()
@@ -127,6 +144,7 @@ async def recover_endpoint(
     project_id: str,
     tenant_key: str,
     endpoint_id: str,
+    actor: Actor,
     since: datetime,
     until: datetime | None = None,
 ) -> Replay:
@@ -140,9 +158,8 @@ async def recover_endpoint(
     request = ReplayRequest(
         since=since, until=until, tenant=endpoint.tenant_id, endpoint=endpoint.id
     )
-    return await create_replay(
-        session, project_id, await resolve_filter(session, project_id, request)
-    )
+    rules = await resolve_filter(session, project_id, request)
+    return await create_replay(session, project_id, rules, actor)
 
 
 async def get_replay(session: AsyncSession, project_id: str, replay_id: str) -> Replay:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -113,3 +113,13 @@ async def _first_matching(accounts: Sequence[StaffAccount], password: str) -> St
 
 async def get_staff(session: AsyncSession, staff_id: str) -> StaffAccount | None:
     return await session.get(StaffAccount, staff_id)
+
+
+async def end_sessions(session: AsyncSession, staff_id: str) -> None:
+    """Raise the account's session version, ending every console session issued before
+    (flush only)."""
+    await session.execute(
+        update(StaffAccount)
+        .where(StaffAccount.id == staff_id)
+        .values(session_version=StaffAccount.session_version + 1)
+    )

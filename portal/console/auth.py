@@ -10,7 +10,8 @@ from app.config import Settings
 from app.db.base import utcnow
 from app.deps import DbSession, SettingsDep
 from app.errors import Throttled
-from app.staff.service import sign_in
+from app.staff.service import end_sessions, sign_in
+from portal.console.audit import log_action
 from portal.console.session import (
     ConsoleDep,
     anonymous_cookie,
@@ -77,8 +78,9 @@ class LoginController(Controller):
         except Throttled:
             error = "Too many sign-ins at once. Please try again in a moment."
             return login_page(settings, new_session_id(), email=email, error=error, status_code=429)
-        if verdict.account is not None:
-            cookie = staff_cookie(settings, verdict.account.id, verdict.account.project_id)
+        if (account := verdict.account) is not None:
+            cookie = staff_cookie(settings, account.id, account.project_id, account.session_version)
+            log_action(account.id, "sign_in", project=account.project_id, ip=client_ip)
             return Redirect(
                 HOME, status_code=303, cookies=[cookie], headers=security_headers(settings)
             )
@@ -91,7 +93,23 @@ class LoginController(Controller):
 
     @post("/logout")
     async def logout(self, console: ConsoleDep, settings: SettingsDep) -> Response[Any]:
-        return Redirect(
-            "/console/login", status_code=303, cookies=[cookies(settings).clear()],
-            headers=security_headers(settings),
-        )  # fmt: skip
+        """End this browser's session (others of the same account stay signed in)."""
+        log_action(console.staff_id, "sign_out")
+        return signed_out(settings)
+
+    @post("/logout-everywhere")
+    async def logout_everywhere(
+        self, session: DbSession, console: ConsoleDep, settings: SettingsDep
+    ) -> Response[Any]:
+        """End every session of this staff account, in every browser, this one included."""
+        await end_sessions(session, console.staff_id)
+        log_action(console.staff_id, "sign_out_everywhere")
+        return signed_out(settings)
+
+
+def signed_out(settings: Settings) -> Response[Any]:
+    """To the sign-in form, without the session cookie."""
+    return Redirect(
+        "/console/login", status_code=303, cookies=[cookies(settings).clear()],
+        headers=security_headers(settings),
+    )  # fmt: skip

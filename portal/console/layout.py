@@ -26,5 +26,6 @@ async def page_context(
         "csrf_token": console.csrf_token,
         "who": console.email,
         "logout_url": "/console/logout",
+        "logout_everywhere_url": "/console/logout-everywhere",
         **extra,
     }

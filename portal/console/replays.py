@@ -13,13 +13,21 @@ from app.deps import DbSession, SettingsDep
 from app.errors import ValidationFailed
 from app.replays import service
 from app.replays.matching import ReplayFilter, count_matching
+from app.staff.service import get_staff
 from portal.console import forms
+from portal.console.audit import log_action
 from portal.console.layout import page_context
 from portal.console.session import ConsoleDep
 from portal.web import redirect, render
 
 RECENT = 10
 OUTCOME_WATCH = timedelta(minutes=10)
+ACTOR_FORMATS = {
+    "api_key": "API key {}",
+    "staff": "staff {}",
+    "portal": "the portal of tenant {}",
+    "cli": "herald replay, run by {}",
+}
 
 
 def read_request(values: Any, errors: dict[str, str]) -> service.ReplayRequest | None:
@@ -54,6 +62,20 @@ async def resolve(
         return await service.resolve_filter(session, project_id, request), errors
     except ValidationFailed as exc:
         return None, dict(exc.fields or {"since": exc.detail})
+
+
+async def started_by(session: AsyncSession, replay: Replay) -> str | None:
+    """Who started ``replay``, in words (a staff account by its e-mail and id); None for
+    replays made before Herald recorded it."""
+    kind, who = replay.actor_kind, replay.actor_id
+    if kind is None:
+        return None
+    if kind == "staff" and who is not None:
+        staff = await get_staff(session, who)
+        who = f"{staff.email} ({who})" if staff is not None else who
+    if who is None:
+        return "herald replay" if kind == "cli" else kind
+    return ACTOR_FORMATS.get(kind, kind + " {}").format(who)
 
 
 def progress_context(replay: Replay, succeeded: int) -> dict[str, Any]:
@@ -117,7 +139,12 @@ class ReplayPagesController(Controller):
             fragment = render(settings, "console/_preview.html", {"count": None, "errors": errors})
             fragment.status_code = 422
             return fragment
-        replay = await service.create_replay(session, console.project_id, rules)
+        actor = service.Actor("staff", console.staff_id)
+        replay = await service.create_replay(session, console.project_id, rules, actor)
+        log_action(
+            console.staff_id, "replay.start", replay=replay.id, tenant=replay.tenant_id,
+            endpoint=replay.endpoint_id,
+        )  # fmt: skip
         return redirect(settings, f"/console/replays/{replay.id}", request)
 
     @get("/{replay_id:str}")
@@ -131,8 +158,9 @@ class ReplayPagesController(Controller):
         replay = await service.get_replay(session, console.project_id, replay_id)
         succeeded = await service.succeeded_since(session, replay)
         context = await page_context(
-            session, console, "replays", **progress_context(replay, succeeded)
-        )
+            session, console, "replays", started_by=await started_by(session, replay),
+            **progress_context(replay, succeeded),
+        )  # fmt: skip
         return render(settings, "console/replay.html", context)
 
     @get("/{replay_id:str}/progress")

@@ -3,9 +3,11 @@
 One signed cookie, ``herald_console`` on ``/console``. Opening the login page issues an
 anonymous session (a random id, one hour) whose CSRF token the form carries; signing in
 replaces it with a staff session under a *new* id (no fixation) that expires after
-``SESSION_LIFETIME``. ``provide_console`` is the dependency of every signed-in page: it
-re-reads the staff account (a deleted account is signed out at once) and checks CSRF on
-every state-changing request.
+``SESSION_LIFETIME``. A staff session carries the account's ``session_version``:
+"sign out everywhere" raises it, which ends every session issued before. ``provide_console``
+is the dependency of every signed-in page: it re-reads the staff account (a deleted
+account, or an older session version, is signed out at once) and checks CSRF on every
+state-changing request.
 """
 
 import secrets
@@ -53,8 +55,8 @@ def anonymous_cookie(settings: Settings, session_id: str) -> Cookie:
     return cookies(settings).issue({"sid": session_id}, utcnow() + LOGIN_FORM_LIFETIME)
 
 
-def staff_cookie(settings: Settings, staff_id: str, project_id: str) -> Cookie:
-    claims = {"sid": new_session_id(), "stf": staff_id, "pid": project_id}
+def staff_cookie(settings: Settings, staff_id: str, project_id: str, version: int) -> Cookie:
+    claims = {"sid": new_session_id(), "stf": staff_id, "pid": project_id, "ver": version}
     return cookies(settings).issue(claims, utcnow() + SESSION_LIFETIME)
 
 
@@ -69,7 +71,8 @@ async def provide_console(
     settings: Settings = request.app.state.settings
     claims = cookies(settings).read(request) or {}
     staff = await get_staff(session, str(claims["stf"])) if claims.get("stf") else None
-    if staff is None or staff.project_id != claims.get("pid"):
+    current = staff is not None and staff.session_version == claims.get("ver", 0)
+    if staff is None or staff.project_id != claims.get("pid") or not current:
         raise Unauthorized("please sign in", code="console_signed_out")
     console = ConsoleSession(
         session_id=str(claims["sid"]),

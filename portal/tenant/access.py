@@ -34,6 +34,7 @@ class AccessController(Controller):
             "pid": redeemed.project_id,
             "tid": redeemed.tenant_id,
             "ro": redeemed.read_only,
+            "ver": redeemed.version,
         }
         cookie = SessionCookies(settings, PORTAL_COOKIE).issue(claims, redeemed.session_expires_at)
         # 303 to a clean URL: the token leaves the address bar and the history entry.

@@ -157,8 +157,9 @@ class EndpointActions(Controller):
     ) -> Response[str]:
         form = await request.form()
         since = _parse_local_time(str(form.get("since") or ""), "since")
+        actor = replays.Actor("portal", portal.tenant_id)
         replay = await replays.recover_endpoint(
-            session, portal.project_id, portal.tenant_id, endpoint, since
+            session, portal.project_id, portal.tenant_id, endpoint, actor, since
         )
         return render(settings, "portal/_recovery.html", _recovery_context(replay))
 

@@ -94,3 +94,18 @@ async def test_recover_window_must_be_valid(api: httpx.AsyncClient) -> None:
     inverted = await api.post(url, json={**since(10), "until": since(20)["since"]})
     assert (inverted.status_code, list(inverted.json()["fields"])) == (422, ["until"])
     assert (await api.post(url, json={"until": later})).status_code == 422
+
+
+async def test_a_recovery_names_the_api_key_that_asked_for_it(api: httpx.AsyncClient) -> None:
+    # Given an endpoint and the project's key
+    _, endpoint = await make_tenant_endpoint(api, "acme")
+    (key,) = (await api.get("/api/v1/api-keys")).json()["data"]
+
+    # When the endpoint is recovered
+    reply = await api.post(f"/api/v1/tenants/acme/endpoints/{endpoint}/recover", json=since(60))
+
+    # Then the replay job records that key as its actor
+    assert reply.status_code == 202, reply.text
+    assert reply.json()["actor"] == {"kind": "api_key", "id": key["id"]}
+    fetched = await api.get(f"/api/v1/replays/{reply.json()['id']}")
+    assert fetched.json()["actor"] == {"kind": "api_key", "id": key["id"]}

@@ -192,3 +192,21 @@ async def test_replays_need_an_api_key(client: httpx.AsyncClient) -> None:
     # When the replays API is called without a key, Then it is refused
     assert (await client.post("/api/v1/replays", json={"since": iso(1)})).status_code == 401
     assert (await client.get("/api/v1/replays/rpl_x")).status_code == 401
+
+
+async def test_a_replay_names_the_api_key_that_started_it(api: httpx.AsyncClient) -> None:
+    # Given the project's first key and a second admin key of the same project
+    (first,) = (await api.get("/api/v1/api-keys")).json()["data"]
+    second = (await api.post("/api/v1/api-keys", json={"name": "ops"})).json()
+
+    # When each starts a replay
+    by_first = await create(api)
+    as_second = {"Authorization": f"Bearer {second['key']}"}
+    reply = await api.post("/api/v1/replays", json={"since": iso(60)}, headers=as_second)
+    by_second = reply.json()
+
+    # Then each reply, and the replay read back, names the key that started it
+    assert by_first["actor"] == {"kind": "api_key", "id": first["id"]}
+    assert by_second["actor"] == {"kind": "api_key", "id": second["id"]}
+    fetched = (await api.get(f"/api/v1/replays/{by_second['id']}")).json()
+    assert fetched["actor"] == {"kind": "api_key", "id": second["id"]}

@@ -4,49 +4,17 @@ import re
 from datetime import timedelta
 
 import httpx
-import pytest
 from sqlalchemy import insert
 
 from app.config import Settings
 from app.db.base import utcnow
 from app.db.models import Message
 from app.db.session import Database, commit
-from app.staff.service import create_staff
 from app.staff.throttle import MAX_FAILURES
 from portal.console.session import CONSOLE_COOKIE, cookies
 from tests.conftest import ProjectKey, make_project
+from tests.portal.console_fixtures import EMAIL, PASSWORD, csrf_of, log_in
 from tests.replay_seed import make_tenant_endpoint, seed_deliveries
-
-EMAIL, PASSWORD = "ann@example.com", "correct horse battery"
-_CSRF = re.compile(r'name="_csrf" value="([^"]+)"')
-
-
-@pytest.fixture
-async def staff(database: Database, project: ProjectKey) -> str:
-    async with database.session() as session:
-        account = await create_staff(session, project.project_id, EMAIL, PASSWORD)
-        await commit(session)
-    return account.id
-
-
-def csrf_of(page: httpx.Response) -> str:
-    match = _CSRF.search(page.text)
-    assert match, page.text
-    return match.group(1)
-
-
-async def log_in(client: httpx.AsyncClient, password: str = PASSWORD) -> httpx.Response:
-    form = await client.get("/console/login")
-    return await client.post(
-        "/console/login", data={"_csrf": csrf_of(form), "email": EMAIL, "password": password}
-    )
-
-
-@pytest.fixture
-async def console(client: httpx.AsyncClient, staff: str) -> httpx.AsyncClient:
-    """The test client signed in to the console."""
-    assert (await log_in(client)).status_code == 303
-    return client
 
 
 async def test_staff_sign_in_with_a_twelve_hour_session(

@@ -20,7 +20,7 @@ from app.staff.passwords import HashPool
 from app.staff.service import create_staff
 from app.staff.throttle import MAX_ACCOUNT_FAILURES
 from tests.conftest import ProjectKey, wait_until
-from tests.portal.test_console import EMAIL, PASSWORD, csrf_of
+from tests.portal.console_fixtures import EMAIL, PASSWORD, csrf_of
 
 OTHER_EMAIL = "bob@example.com"
 T = TypeVar("T")

@@ -1,4 +1,4 @@
-"""POST /api/v1/tenants/{tenant}/portal-access: minting magic links."""
+"""POST /api/v1/tenants/{tenant}/portal-access: minting magic links, and revoking them."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -117,3 +117,25 @@ async def test_unknown_fields_and_no_key_are_refused(api: httpx.AsyncClient) -> 
     # Then both are refused
     assert unknown.status_code in (400, 422)
     assert anonymous.status_code == 401
+
+
+async def test_revoking_portal_access_is_204_and_404_for_unknown_or_foreign_tenants(
+    api: httpx.AsyncClient, database: Database, settings: Settings
+) -> None:
+    # Given a tenant here, and one in another project
+    await make_tenant(api, "acme")
+    other = await make_project(database, settings, "other")
+    async with httpx.AsyncClient(
+        transport=api._transport, base_url="http://herald.test", headers=other.headers
+    ) as other_api:
+        await make_tenant(other_api, "theirs")
+
+    # When this project's key revokes portal access of each, and of a tenant nobody has
+    replies = [
+        await api.post(f"/api/v1/tenants/{uid}/portal-access/revoke")
+        for uid in ("acme", "theirs", "nobody")
+    ]
+
+    # Then its own tenant's is revoked, the others are not found
+    assert [r.status_code for r in replies] == [204, 404, 404]
+    assert replies[1].json()["code"] == "not_found"

@@ -41,3 +41,7 @@ class Replay(Base):
     # Last committed batch (or creation): the scheduler resumes a job silent for too long.
     progressed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Who started it: api_key | staff | portal | cli, and the key, staff, tenant or shell
+    # user; null for replays older than the column.
+    actor_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    actor_id: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, JSONValue, UTCDateTime, utcnow
@@ -22,5 +22,7 @@ class Tenant(Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JSONValue, default=dict)
     # The hidden tenant whose endpoints are the project's operational endpoints.
     is_operational: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Copied into every portal link and session; raising it ends them all.
+    portal_session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -103,6 +103,7 @@ CASES: list[tuple[str, str, tuple[Any, ...], dict[str, Any], str, str, Any, dict
      MSG + "/endpoints/ep_1/resend", None, {}),
     ("portal_access", "create", ("acme",), {"expires_in_s": 600, "read_only": True}, "POST",
      T + "/portal-access", {"expires_in": 600, "read_only": True}, {}),
+    ("portal_access", "revoke", ("acme",), {}, "POST", T + "/portal-access/revoke", None, {}),
     ("replays", "create", (), {"since": SINCE, "tenant": "acme"}, "POST", "/replays",
      {"since": "2026-01-02T03:04:05+00:00", "tenant": "acme", "status": ["failed", "exhausted"]},
      {}),

@@ -1,7 +1,7 @@
 """``portal_access``: links that let a tenant into its own portal."""
 
 from herald_sdk._operations import R, Resource, operation
-from herald_sdk._request import Request, body, parse_model, path
+from herald_sdk._request import Request, body, parse_model, parse_nothing, path
 from herald_sdk.models import PortalAccess
 
 
@@ -18,3 +18,9 @@ class PortalAccessResource(Resource[R]):
             parse_model(PortalAccess),
             json=body(expires_in=expires_in_s, read_only=read_only),
         )
+
+    @operation
+    def revoke(self, tenant: str) -> Request[None]:
+        """End every open portal session of ``tenant`` and refuse every link minted so far;
+        links minted afterwards work as usual."""
+        return Request("POST", path("/tenants/{}/portal-access/revoke", tenant), parse_nothing)
