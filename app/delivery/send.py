@@ -11,12 +11,27 @@ from app.delivery.client import AttemptResult, post_webhook
 from app.delivery.signing import sign
 from app.delivery.ssrf import NetworkPolicy
 
+UNSIGNABLE = "not sent: the endpoint's signing secret cannot be read; rotate it"
+
 
 async def send(
     http: aiohttp.ClientSession, item: Claimed, timeout_s: float, policy: NetworkPolicy
 ) -> AttemptResult:
-    """POST ``item``'s payload to its endpoint, signed; never raises for the network."""
+    """POST ``item``'s payload to its endpoint, signed; never raises for the network.
+    Without a key to sign with (the endpoint's could not be opened), nothing is sent: the
+    attempt fails, saying so."""
     started_at = utcnow()
+    if not item.keys:
+        return AttemptResult(
+            ok=False,
+            status_code=None,
+            body="",
+            duration_ms=0,
+            error_kind=None,
+            error=UNSIGNABLE,
+            retry_after_s=None,
+            started_at=started_at,
+        )
     timestamp = int(started_at.timestamp())
     message = item.message
     headers = {

@@ -134,7 +134,8 @@ async def signing_keys(
 async def timed_signing_keys(
     session: AsyncSession, box: SecretBox, endpoint_ids: Sequence[str], now: datetime
 ) -> dict[str, list[tuple[SigningKey, datetime | None]]]:
-    """``signing_keys`` with each key's ``expires_at`` (None for the current key)."""
+    """``signing_keys`` with each key's ``expires_at`` (None for the current key); a key
+    that cannot be opened is logged and left out."""
     keys: dict[str, list[tuple[SigningKey, datetime | None]]] = {
         endpoint_id: [] for endpoint_id in endpoint_ids
     }
@@ -149,7 +150,13 @@ async def timed_signing_keys(
         .order_by(EndpointSecret.expires_at.is_(None).desc(), EndpointSecret.created_at.desc())
     )
     for secret in rows:
-        text = box.open(secret.ciphertext, sealed_at(secret.id, secret.endpoint_id))
+        try:
+            text = box.open(secret.ciphertext, sealed_at(secret.id, secret.endpoint_id))
+        except SecretBoxError:
+            # One endpoint's unreadable key must not fail its batch-mates' claim: it is
+            # left out, and a delivery with no key is failed unsent (``app.delivery.send``).
+            log.error("secret %s of endpoint %s cannot be opened", secret.id, secret.endpoint_id)
+            continue
         keys[secret.endpoint_id].append((parse_key(text), secret.expires_at))
     return keys
 

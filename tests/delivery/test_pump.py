@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.config import Settings
 from app.db.base import utcnow
-from app.db.models import Attempt, Delivery
+from app.db.models import Attempt, Delivery, Endpoint, EndpointSecret
 from app.db.session import Database
 from app.delivery.discovery import due_lanes
 from app.delivery.keycache import SigningKeyCache
@@ -204,3 +204,48 @@ async def test_a_failed_claim_gives_its_leases_back_at_once(
         await running.close()
     assert next(failures, None) is None, "the claim never failed"
     assert set(Counter(r.headers["webhook-id"] for r in receiver.requests).values()) == {1}
+
+
+async def test_an_unreadable_secret_fails_its_own_deliveries_only(
+    api: httpx.AsyncClient,
+    database: Database,
+    receiver: Receiver,
+    lanes: LocalLanes,
+    pumps: Pumps,
+) -> None:
+    # Given two tenants' messages, and the first endpoint's sealed secret overwritten with
+    # the second's (through the database): bound to another row, it no longer opens
+    await publish(api, "broken", receiver.url("/broken"), 5)
+    await publish(api, "healthy", receiver.url("/healthy"), 5)
+    async with database.session() as session:
+        broken = await session.scalar(select(Endpoint).where(Endpoint.url.endswith("/broken")))
+        assert broken is not None
+        secrets = {s.endpoint_id: s for s in await session.scalars(select(EndpointSecret))}
+        [other] = [s for endpoint_id, s in secrets.items() if endpoint_id != broken.id]
+        secrets[broken.id].ciphertext = other.ciphertext
+        await session.commit()
+
+    # When a pump delivers both (their claims share batches)
+    await pumps.start(1)
+    await wake_all(database, lanes)
+
+    # Then the healthy endpoint gets its messages, and the broken one's fail unsent
+    await receiver.wait_for_async(5, timeout_s=20, path="/healthy")
+
+    async def broken_attempts() -> list[Attempt]:
+        async with database.session() as session:
+            query = (
+                select(Attempt)
+                .join(Delivery, Delivery.id == Attempt.delivery_id)
+                .where(Delivery.endpoint_id == broken.id)
+            )
+            return list((await session.scalars(query)).all())
+
+    async def all_failed_once() -> bool:
+        return len(await broken_attempts()) >= 5
+
+    await wait_until(all_failed_once, timeout_s=20)
+    attempts = await broken_attempts()
+    assert {a.status for a in attempts} == {"failed"}
+    assert all("signing secret cannot be read" in (a.error or "") for a in attempts)
+    assert receiver.requests_to("/broken") == []
