@@ -4,7 +4,7 @@ Every URL written passes the SSRF guard; every secret goes through ``app.endpoin
 and is stored sealed only.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -14,14 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.config import Settings
 from app.db.base import utcnow
-from app.db.models import Delivery, Endpoint, Tenant
+from app.db.models import Delivery, Endpoint, Project, Tenant
 from app.db.session import enqueue_after_commit
 from app.delivery.headers import validate_custom_headers
 from app.delivery.signing import InvalidKey, parse_key
 from app.delivery.ssrf import NetworkPolicy, UnsafeURL, check_endpoint_url
 from app.endpoints import secrets
 from app.endpoints.schemas import EndpointIn, EndpointPatch, Status
-from app.errors import Forbidden, ValidationFailed, not_found
+from app.errors import Conflict, Forbidden, ValidationFailed, not_found
 from app.ids import new_id
 from app.operational.events import announce, endpoint_event
 from app.outbox import LaneWork
@@ -100,12 +100,17 @@ async def create_endpoint(
 async def add_endpoint(
     session: AsyncSession, box: SecretBox, policy: NetworkPolicy, tenant: Tenant, data: EndpointIn
 ) -> Endpoint:
-    """``create_endpoint`` for a tenant already in hand (operational endpoints use it too)."""
+    """``create_endpoint`` for a tenant already in hand (operational endpoints use it too).
+
+    Raises ``Conflict`` (``endpoint_limit``) when the tenant holds its project's
+    ``max_endpoints_per_tenant`` endpoints already.
+    """
     await check_url(data.url, policy)
     headers = validate_custom_headers("headers", data.headers)
     key_text = data.secret
     if key_text is not None:
         _parse_secret("secret", key_text)
+    await check_endpoint_limit(session, tenant)
     endpoint = Endpoint(
         id=new_id("ep"),
         project_id=tenant.project_id,
@@ -125,6 +130,35 @@ async def add_endpoint(
     await session.flush()
     await secrets.add_current_key(session, box, endpoint.id, key_text)
     return endpoint
+
+
+async def check_endpoint_limit(session: AsyncSession, tenant: Tenant) -> None:
+    """Raise ``Conflict`` (``endpoint_limit``) unless ``tenant`` may have one more endpoint
+    (``NotFound`` if it is gone).
+
+    The tenant's row stays locked until the transaction ends (FOR NO KEY UPDATE on
+    PostgreSQL, which the foreign-key checks of publishing do not wait for; on SQLite,
+    BEGIN IMMEDIATE holds the database's write lock already), so of two creates at the
+    limit the second counts after the first commits. The count is a statement of its
+    own: on PostgreSQL it then reads what committed while it waited.
+    """
+    limit = await session.scalar(
+        select(Project.max_endpoints_per_tenant)
+        .join(Tenant, Tenant.project_id == Project.id)
+        .where(Tenant.id == tenant.id)
+        .with_for_update(of=Tenant, key_share=True)
+    )
+    count = await session.scalar(
+        select(func.count()).select_from(Endpoint).where(Endpoint.tenant_id == tenant.id)
+    )
+    if limit is None:  # deleted since it was read
+        raise not_found("tenant", tenant.id)
+    if (count or 0) >= limit:
+        raise Conflict(
+            f"this tenant already has {count} endpoints, the most its project allows"
+            f" ({limit}); delete one first, or raise the project's max_endpoints_per_tenant",
+            code="endpoint_limit",
+        )
 
 
 async def update_endpoint(
@@ -291,17 +325,31 @@ async def delivery_stats(
 ) -> DeliveryStats:
     """Count the endpoint's deliveries updated since ``since`` (default 24 h ago) by state."""
     endpoint = await get_endpoint(session, project_id, tenant_key, endpoint_id)
+    return (await endpoints_delivery_stats(session, [endpoint.id], since))[endpoint.id]
+
+
+async def endpoints_delivery_stats(
+    session: AsyncSession, endpoint_ids: Sequence[str], since: datetime | None
+) -> dict[str, DeliveryStats]:
+    """``delivery_stats`` of each of ``endpoint_ids`` (already scoped by the caller), in
+    one query whatever their number."""
     if since is None:
         since = utcnow() - STATS_WINDOW
     elif since.tzinfo is None:
         since = since.replace(tzinfo=UTC)
-    rows = await session.execute(
-        select(Delivery.status, func.count())
-        .where(Delivery.endpoint_id == endpoint.id, Delivery.updated_at >= since)
-        .group_by(Delivery.status)
-    )
-    counts = dict.fromkeys(DELIVERY_STATES, 0) | {status: n for status, n in rows}
-    return DeliveryStats(since=since, counts=counts)
+    counts = {endpoint_id: dict.fromkeys(DELIVERY_STATES, 0) for endpoint_id in endpoint_ids}
+    if endpoint_ids:
+        rows = await session.execute(
+            select(Delivery.endpoint_id, Delivery.status, func.count())
+            .where(Delivery.endpoint_id.in_(endpoint_ids), Delivery.updated_at >= since)
+            .group_by(Delivery.endpoint_id, Delivery.status)
+        )
+        for endpoint_id, status, n in rows:
+            counts[endpoint_id][status] = n
+    return {
+        endpoint_id: DeliveryStats(since=since, counts=endpoint_counts)
+        for endpoint_id, endpoint_counts in counts.items()
+    }
 
 
 async def check_url(url: str, policy: NetworkPolicy) -> None:

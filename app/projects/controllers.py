@@ -17,6 +17,7 @@ def project_out(project: Project) -> ProjectOut:
         disable_after_seconds=project.disable_after_s,
         failing_after_attempts=project.failing_after_attempts,
         retention_days=project.retention_days,
+        max_endpoints_per_tenant=project.max_endpoints_per_tenant,
         branding=msgspec.convert(project.branding or {}, Branding),
     )
 

@@ -3,6 +3,9 @@ from typing import Annotated
 import msgspec
 
 HexColour = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}$")]
+# The highest per-tenant endpoint limit a project may set: every message fans out to each
+# of a tenant's endpoints, and the portal lists them on one page.
+MAX_ENDPOINTS_PER_TENANT = 250
 Seconds = Annotated[int, msgspec.Meta(ge=0, le=7 * 24 * 3600)]
 
 
@@ -20,6 +23,7 @@ class ProjectOut(msgspec.Struct):
     disable_after_seconds: int
     failing_after_attempts: int
     retention_days: int
+    max_endpoints_per_tenant: int
     branding: Branding
 
 
@@ -38,4 +42,7 @@ class ProjectPatch(msgspec.Struct, forbid_unknown_fields=True):
         msgspec.UNSET
     )
     retention_days: Annotated[int, msgspec.Meta(ge=1, le=3650)] | msgspec.UnsetType = msgspec.UNSET
+    max_endpoints_per_tenant: (
+        Annotated[int, msgspec.Meta(ge=1, le=MAX_ENDPOINTS_PER_TENANT)] | msgspec.UnsetType
+    ) = msgspec.UNSET
     branding: Branding | msgspec.UnsetType = msgspec.UNSET

@@ -51,6 +51,7 @@ async def update_project(session: AsyncSession, project_id: str, patch: ProjectP
         "disable_after_s": patch.disable_after_seconds,
         "failing_after_attempts": patch.failing_after_attempts,
         "retention_days": patch.retention_days,
+        "max_endpoints_per_tenant": patch.max_endpoints_per_tenant,
     }
     for attribute, value in changes.items():
         if value is not msgspec.UNSET:

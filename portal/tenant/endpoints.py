@@ -14,7 +14,7 @@ from app.delivery.ssrf import UnsafeURL, check_endpoint_url
 from app.deps import DbSession, SecretBoxDep, SettingsDep
 from app.endpoints import service
 from app.endpoints.controllers import network_policy
-from app.errors import Forbidden, ValidationFailed
+from app.errors import Conflict, Forbidden, ValidationFailed
 from app.event_types.service import list_event_types
 from app.pagination import PageRequest
 from app.projects.service import get_project
@@ -29,6 +29,10 @@ from portal.web import redirect, render
 CHART_HOURS = 24
 CATALOG_PAGE = PageRequest(limit=250)
 RECENT_ATTEMPTS = PageRequest(limit=15)
+LIMIT_NOTICE = (
+    "You have reached the most endpoints your account allows. Delete an endpoint you no"
+    " longer use to add this one, or ask your provider to raise the limit."
+)
 
 
 class EndpointPages(Controller):
@@ -42,14 +46,18 @@ class EndpointPages(Controller):
         page = await service.list_endpoints(
             session, portal.project_id, portal.tenant_id, PageRequest(limit=250)
         )
-        rows = []
-        for endpoint in page.items:
-            stats = await service.delivery_stats(
-                session, portal.project_id, portal.tenant_id, endpoint.id, None
-            )
-            rows.append(
-                {"endpoint": endpoint, "status": service.endpoint_status(endpoint), "stats": stats}
-            )
+        # One statement for every endpoint's stats: the page's query count is fixed.
+        stats = await service.endpoints_delivery_stats(
+            session, [endpoint.id for endpoint in page.items], None
+        )
+        rows = [
+            {
+                "endpoint": endpoint,
+                "status": service.endpoint_status(endpoint),
+                "stats": stats[endpoint.id],
+            }
+            for endpoint in page.items
+        ]
         context = await page_context(session, portal, "endpoints", rows=rows)
         return render(settings, "portal/endpoints.html", context)
 
@@ -71,6 +79,7 @@ class EndpointPages(Controller):
         form_data = await request.form()
         form = EndpointForm.parse(form_data, form_data.getall("event_types", []))
         data = form.to_create()
+        notice = None
         if data is not None:
             try:
                 endpoint = await service.create_endpoint(
@@ -83,9 +92,15 @@ class EndpointPages(Controller):
                 )
             except ValidationFailed as exc:
                 form.errors.update(exc.fields or {"url": exc.detail})
+            except Conflict as exc:
+                if exc.code != "endpoint_limit":
+                    raise
+                notice = LIMIT_NOTICE
             else:
                 return redirect(settings, f"/portal/endpoints/{endpoint.id}?created=1", request)
-        return await self._form_page(session, settings, portal, form, None, status_code=422)
+        return await self._form_page(
+            session, settings, portal, form, None, status_code=409 if notice else 422, notice=notice
+        )
 
     @get("/url-check")
     async def check_url(
@@ -183,9 +198,16 @@ class EndpointPages(Controller):
         form: EndpointForm,
         endpoint_id: str | None,
         status_code: int = 200,
+        notice: str | None = None,
     ) -> Response[str]:
         catalog = await list_event_types(session, portal.project_id, CATALOG_PAGE)
         context = await page_context(
-            session, portal, "endpoints", form=form, endpoint_id=endpoint_id, catalog=catalog.items
+            session,
+            portal,
+            "endpoints",
+            form=form,
+            endpoint_id=endpoint_id,
+            catalog=catalog.items,
+            notice=notice,
         )
         return render(settings, "portal/endpoint_form.html", context, status_code=status_code)

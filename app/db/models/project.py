@@ -19,6 +19,8 @@ class Project(Base):
     disable_after_s: Mapped[int] = mapped_column(Integer, default=5 * 24 * 3600)
     failing_after_attempts: Mapped[int] = mapped_column(Integer, default=4)
     retention_days: Mapped[int] = mapped_column(Integer, default=30)
+    # Creating one more endpoint than this for one tenant is refused (``endpoint_limit``).
+    max_endpoints_per_tenant: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
     branding: Mapped[dict[str, Any]] = mapped_column(JSONValue, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -210,6 +210,7 @@ class Project(Model):
     disable_after_seconds: int
     retention_days: int
     failing_after_attempts: int | None = None
+    max_endpoints_per_tenant: int | None = None
     branding: Branding = field(default_factory=Branding)
 
 

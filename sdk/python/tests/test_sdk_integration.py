@@ -202,3 +202,26 @@ def _refused(herald_server: HeraldServer, key: str) -> bool:
         except AuthenticationError:
             return True
     return False
+
+
+def test_the_endpoint_limit_is_a_project_setting(herald_server: HeraldServer) -> None:
+    with Herald(api_key=herald_server.api_key, base_url=herald_server.base_url) as herald:
+        # Given a project allowing one endpoint per tenant, and a tenant holding one
+        assert herald.project.get().max_endpoints_per_tenant == 50
+        assert herald.project.update(max_endpoints_per_tenant=1).max_endpoints_per_tenant == 1
+        try:
+            tenant = herald.tenants.create("Limited", uid=unique("limited"))
+            herald.endpoints.create(tenant.uid, "https://1.1.1.1/one")
+
+            # When a second is created, then it is refused with the limit's code
+            with pytest.raises(ConflictError) as caught:
+                herald.endpoints.create(tenant.uid, "https://1.1.1.1/two")
+            assert caught.value.code == "endpoint_limit"
+
+            # And once the setting is raised, it is created
+            assert herald.project.get().max_endpoints_per_tenant == 1
+            herald.project.update(max_endpoints_per_tenant=2)
+            herald.endpoints.create(tenant.uid, "https://1.1.1.1/two")
+            assert len(list(herald.endpoints.list(tenant.uid))) == 2
+        finally:
+            herald.project.update(max_endpoints_per_tenant=50)

@@ -111,6 +111,8 @@ CASES: list[tuple[str, str, tuple[Any, ...], dict[str, Any], str, str, Any, dict
     ("project", "get", (), {}, "GET", "/project", None, {}),
     ("project", "update", (), {"retry_schedule": (0, 60), "branding": Branding(name="Acme")},
      "PATCH", "/project", {"retry_schedule": [0, 60], "branding": {"name": "Acme"}}, {}),
+    ("project", "update", (), {"max_endpoints_per_tenant": 80}, "PATCH", "/project",
+     {"max_endpoints_per_tenant": 80}, {}),
 ]  # fmt: skip
 
 CASE_IDS = [f"{resource}.{method}" for resource, method, *_ in CASES]

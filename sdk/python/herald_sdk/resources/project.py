@@ -24,10 +24,13 @@ class ProjectResource(Resource[R]):
         disable_after_seconds: int | NotGiven = NOT_GIVEN,
         failing_after_attempts: int | NotGiven = NOT_GIVEN,
         retention_days: int | NotGiven = NOT_GIVEN,
+        max_endpoints_per_tenant: int | NotGiven = NOT_GIVEN,
         branding: Branding | Mapping[str, Any] | NotGiven = NOT_GIVEN,
     ) -> Request[Project]:
         """Change the given settings only. ``retry_schedule`` is the delays in seconds
-        before each attempt of new deliveries."""
+        before each attempt of new deliveries; ``max_endpoints_per_tenant`` caps each
+        tenant's endpoints (creating one more is a ``ConflictError``, code
+        ``endpoint_limit``)."""
         if isinstance(branding, Branding):
             branding = {
                 key: value
@@ -45,6 +48,7 @@ class ProjectResource(Resource[R]):
                 disable_after_seconds=disable_after_seconds,
                 failing_after_attempts=failing_after_attempts,
                 retention_days=retention_days,
+                max_endpoints_per_tenant=max_endpoints_per_tenant,
                 branding=branding,
             ),
         )
