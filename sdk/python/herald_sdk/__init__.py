@@ -46,6 +46,7 @@ from herald_sdk.models import (
     Project,
     PublishedMessage,
     Replay,
+    ReplayActor,
     Tenant,
 )
 
@@ -82,6 +83,7 @@ __all__ = [
     "PublishedMessage",
     "RateLimitedError",
     "Replay",
+    "ReplayActor",
     "ServiceUnavailableError",
     "SyncPager",
     "Tenant",

@@ -163,6 +163,14 @@ class PortalAccess(Model):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReplayActor(Model):
+    """Who started a replay: ``kind`` is ``api_key``, ``staff``, ``cli`` or ``portal``."""
+
+    kind: str
+    id: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Replay(Model):
     """A bulk resend job: ``done`` of ``total`` deliveries handled so far."""
 
@@ -170,6 +178,7 @@ class Replay(Model):
     status: str
     total: int = 0
     done: int = 0
+    actor: ReplayActor | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
