@@ -23,7 +23,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/mypy --strict sdk/python/herald_sdk
+	$(BIN)/mypy --strict sdk/python/herald_sdk examples
 
 test: lint
 	$(BIN)/pytest $(PYTEST_ARGS)
