@@ -281,13 +281,18 @@ def _require_production(settings: Settings) -> None:
         raise SystemExit(f"herald: set {', '.join(missing)} (or use `herald dev` for development)")
 
 
-def dev_settings(settings: Settings, environ: Mapping[str, str]) -> Settings:
+def dev_settings(
+    settings: Settings, environ: Mapping[str, str], served_at: str | None = None
+) -> Settings:
     """``herald dev``'s view of the settings: in-process broker, loopback receivers allowed
-    unless HERALD_ALLOWED_PRIVATE_NETWORKS is set (even empty), a persisted secret key
-    (32 random bytes, base64: ``ConfigError`` if the persisted one is too weak)."""
+    unless HERALD_ALLOWED_PRIVATE_NETWORKS is set (even empty), portal links to
+    ``served_at`` unless HERALD_PUBLIC_URL is set, a persisted secret key (32 random
+    bytes, base64: ``ConfigError`` if the persisted one is too weak)."""
     changes: dict[str, object] = {"redis_url": None}
     if "HERALD_ALLOWED_PRIVATE_NETWORKS" not in environ:
         changes["allowed_private_networks"] = LOOPBACK_NETWORKS
+    if served_at and "HERALD_PUBLIC_URL" not in environ:
+        changes["public_url"] = served_at
     if not settings.secret_key:
         key = _persisted_secret(DEV_SECRET_KEY, lambda: secrets.token_urlsafe(32))
         changes["secret_key"] = check_secret_key(key, str(DEV_STATE_DIR / DEV_SECRET_KEY))
@@ -298,7 +303,7 @@ def run_dev(settings: Settings, args: argparse.Namespace) -> int:
     from app.dev import serve_dev
 
     try:
-        settings = dev_settings(settings, os.environ)
+        settings = dev_settings(settings, os.environ, f"http://{args.host}:{args.port}")
     except ConfigError as exc:
         print(f"herald: {exc}", file=sys.stderr)
         return 2

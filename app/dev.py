@@ -1,6 +1,9 @@
 """``herald dev``: API, worker threads and scheduler in one process over SQLite."""
 
 import asyncio
+import errno
+import socket
+import sys
 from pathlib import Path
 
 import dramatiq
@@ -25,6 +28,14 @@ DEV_KEY_FILE = Path(".herald") / "dev-api-key"
 
 
 def serve_dev(settings: Settings, host: str, port: int, threads: int) -> int:
+    """Serve until interrupted; 0 then, or 1 at once if ``host:port`` is taken."""
+    # Another `herald dev` on this port would share the database too: say so before
+    # migrating, printing a banner or starting a worker.
+    if port_in_use(host, port):
+        free = next((p for p in range(port + 1, port + 100) if not port_in_use(host, p)), None)
+        hint = f"; try `make dev PORT={free}`" if free else ""
+        print(f"herald: port {port} is in use{hint}", file=sys.stderr)
+        return 1
     upgrade(settings.database_url)
     stack = build_worker_stack(settings)
     worker = dramatiq.Worker(stack.broker, worker_threads=threads, worker_timeout=100)
@@ -34,6 +45,21 @@ def serve_dev(settings: Settings, host: str, port: int, threads: int) -> int:
     finally:
         worker.stop(timeout=5_000)
     return 0
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when a server could not listen on ``host:port`` right now."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    with socket.socket(family, kind, proto) as probe:
+        # As uvicorn binds: a port held only by closed connections (TIME_WAIT) is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc.errno == errno.EADDRINUSE  # anything else is uvicorn's to report
+    return False
 
 
 async def _serve(settings: Settings, sender: Sender, host: str, port: int) -> None:

@@ -4,63 +4,12 @@ Both run as real processes; the magic link's token travels in the query string, 
 uvicorn's access line shows.
 """
 
-import os
-import subprocess
-import sys
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 
 from app.logs import REDACTED, redact_tokens
-from tests.herald_cli import UNREACHED_PRODUCTION_ENV
-from tests.services import free_port
-
-REPO = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 60.0
-
-
-@contextmanager
-def serving(args: list[str], env: Mapping[str, str], directory: Path) -> Iterator[str]:
-    """``herald ARGS --port P`` in ``directory`` until it answers /healthz; yields its URL.
-    Its output (stdout and stderr) is in ``directory / "herald.log"``."""
-    port = free_port()
-    environ = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO), **env}
-    with (directory / "herald.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", *args, "--port", str(port)],
-            cwd=directory,
-            env=environ,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_until_healthy(process, url, directory / "herald.log")
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-
-
-def _wait_until_healthy(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError("herald exited: " + log.read_text(errors="replace"))
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).is_success:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("herald did not start: " + log.read_text(errors="replace"))
+from tests.herald_cli import UNREACHED_PRODUCTION_ENV, serving
 
 
 def access_lines(log: Path, path: str) -> list[str]:
