@@ -23,6 +23,7 @@ from app.errors import DependencyUnavailable
 from app.errors_render import render_exception
 from app.event_types.controllers import EventTypeController
 from app.health import HealthController
+from app.landing import LandingController
 from app.messages.batcher import publish_batcher
 from app.messages.controllers import MessageController
 from app.metrics import AttemptTotals
@@ -98,7 +99,13 @@ def create_app(
         await database.dispose()
 
     return Litestar(
-        route_handlers=[api, HealthController, *web_routers(), *(extra_routers or [])],
+        route_handlers=[
+            api,
+            HealthController,
+            LandingController,
+            *web_routers(),
+            *(extra_routers or []),
+        ],
         dependencies={
             "session": Provide(provide_session),
             "settings": Provide(provide_settings, sync_to_thread=False),

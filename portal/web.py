@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from litestar import Request, Response
+from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
@@ -155,7 +155,7 @@ def render(
     return Response(
         html,
         status_code=status_code,
-        media_type="text/html; charset=utf-8",
+        media_type=MediaType.HTML,  # Litestar appends "; charset=utf-8"
         headers={**security_headers(settings), **(headers or {})},
     )
 
@@ -184,7 +184,7 @@ def html_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Respo
         return Response(
             str(toast(detail)),
             status_code=status,
-            media_type="text/html; charset=utf-8",
+            media_type=MediaType.HTML,
             headers={
                 **security_headers(settings),
                 "HX-Retarget": "#flash",
