@@ -33,6 +33,7 @@ from markupsafe import Markup
 from app import __version__
 from app.config import Settings
 from app.errors import HeraldError
+from portal import wording
 from portal.framing import frame_headers
 
 log = logging.getLogger("herald.portal")
@@ -110,8 +111,17 @@ def _environment() -> Environment:
     )
     env.globals.update(static=static_url, version=__version__)
     env.filters.update(
-        pretty_json=pretty_json, time=format_time, ago=relative_time, shown_url=shown_url
+        pretty_json=pretty_json,
+        time=format_time,
+        ago=relative_time,
+        shown_url=shown_url,
+        error_phrase=wording.error_phrase,
+        hours=wording.hours,
+        next_attempt=wording.next_attempt,
+        breakable=wording.breakable,
+        short_time=wording.short_time,
     )
+    env.globals.update(shown_percent=wording.shown_percent)
     return env
 
 

@@ -90,7 +90,6 @@ def progress_context(replay: Replay, succeeded: int) -> dict[str, Any]:
     )
     return {
         "replay": replay,
-        "percent": service.percent(replay),
         "finished": finished,
         "polling": not finished or watching,
         "succeeded": succeeded,
@@ -107,9 +106,7 @@ class ReplayPagesController(Controller):
     ) -> Response[str]:
         recent = await service.list_replays(session, console.project_id, RECENT)
         since = forms.local_input(utcnow().replace(minute=0, second=0, microsecond=0))
-        context = await page_context(
-            session, console, "replays", recent=recent, since_value=since, percent=service.percent
-        )
+        context = await page_context(session, console, "replays", recent=recent, since_value=since)
         return render(settings, "console/replays.html", context)
 
     @post("/preview")
@@ -123,7 +120,9 @@ class ReplayPagesController(Controller):
         """The htmx fragment "N deliveries match" (or what is wrong with the filter)."""
         rules, errors = await resolve(session, console.project_id, await request.form())
         count = await count_matching(session, console.project_id, rules) if rules else None
-        return render(settings, "console/_preview.html", {"count": count, "errors": errors})
+        return render(
+            settings, "console/_preview.html", {"count": count, "errors": errors, "oob": True}
+        )
 
     @post("/")
     async def start(

@@ -24,7 +24,9 @@ class CatalogPages(Controller):
             {
                 "event_type": event_type,
                 "schema": pretty_json(event_type.schema) if event_type.schema else None,
-                "example": pretty_json(example_payload(event_type.schema)),
+                "example": (
+                    pretty_json(example_payload(event_type.schema)) if event_type.schema else None
+                ),
             }
             for event_type in sorted(page.items, key=lambda e: e.name)
         ]

@@ -1,6 +1,7 @@
 """A server-rendered SVG bar chart of an endpoint's attempts per hour (pure).
 
-Stacked bars (succeeded below, failed on top), a light baseline and a few hour labels.
+Stacked bars (succeeded below, failed on top), a light baseline, a date and hour label
+every six hours, and the scale ("4/h") in the top margin, above the tallest bar.
 Returns markup built only from numbers and our own strings, so it is safe to embed.
 """
 
@@ -9,7 +10,8 @@ from datetime import datetime
 
 from markupsafe import Markup
 
-WIDTH, HEIGHT, PAD_BOTTOM, PAD_TOP = 720, 160, 20, 8
+WIDTH, HEIGHT, PAD_BOTTOM, PAD_TOP = 720, 170, 20, 18
+LABEL_EVERY = 6
 
 
 def attempts_chart(buckets: Sequence[tuple[datetime, int, int]]) -> Markup:
@@ -22,8 +24,10 @@ def attempts_chart(buckets: Sequence[tuple[datetime, int, int]]) -> Markup:
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
         f'aria-labelledby="chart-title" preserveAspectRatio="none">',
-        f'<title id="chart-title">Attempts per hour over the last {len(buckets)} hours: '
+        f'<title id="chart-title">Attempts per UTC hour over the last {len(buckets)} hours: '
         f"{total_ok} succeeded, {total_bad} failed</title>",
+        f'<line class="grid" x1="0" y1="{PAD_TOP}" x2="{WIDTH}" y2="{PAD_TOP}"/>',
+        f'<text x="{WIDTH - 2}" y="{PAD_TOP - 6}" text-anchor="end">{peak}/h</text>',
         f'<line class="axis" x1="0" y1="{HEIGHT - PAD_BOTTOM}" x2="{WIDTH}" '
         f'y2="{HEIGHT - PAD_BOTTOM}"/>',
     ]
@@ -33,7 +37,7 @@ def attempts_chart(buckets: Sequence[tuple[datetime, int, int]]) -> Markup:
         ok_height = plot * ok / peak
         bad_height = plot * bad / peak
         base = HEIGHT - PAD_BOTTOM
-        label = f"{hour:%H}:00 — {ok} succeeded, {bad} failed"
+        label = f"{_day(hour)} {hour:%H}:00 UTC — {ok} succeeded, {bad} failed"
         parts.append(f"<g><title>{label}</title>")
         if ok:
             parts.append(
@@ -46,8 +50,12 @@ def attempts_chart(buckets: Sequence[tuple[datetime, int, int]]) -> Markup:
                 f'width="{width:.1f}" height="{bad_height:.1f}" rx="1.5"/>'
             )
         parts.append("</g>")
-        if index % 6 == 0:
-            parts.append(f'<text x="{x:.1f}" y="{HEIGHT - 5}">{hour:%H}:00</text>')
-    parts.append(f'<text x="{WIDTH - 4}" y="{PAD_TOP + 8}" text-anchor="end">{peak}/h</text>')
+        if index % LABEL_EVERY == 0:
+            parts.append(f'<text x="{x:.1f}" y="{HEIGHT - 5}">{_day(hour)} {hour:%H}:00</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 — numbers and our own text only
+
+
+def _day(hour: datetime) -> str:
+    """``"3 Dec"``: the date of an axis label."""
+    return f"{hour.day} {hour:%b}"

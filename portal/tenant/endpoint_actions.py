@@ -201,7 +201,6 @@ class RecoveryProgress(Controller):
 def _recovery_context(replay: Replay) -> dict[str, Any]:
     return {
         "replay": replay,
-        "percent": replays.percent(replay),
         "finished": replay.status in ("completed", "failed"),
         "succeeded": None,
     }

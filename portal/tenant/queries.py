@@ -47,17 +47,19 @@ async def message_log(
 async def delivery_states(
     session: AsyncSession, portal: PortalSession, message_ids: Sequence[str]
 ) -> dict[str, Counter[str]]:
-    """Per message id, how many of its deliveries are in each state."""
+    """Per message id, how many of its deliveries are in each state; a failed delivery
+    with a next attempt counts as ``"retrying"``."""
     if not message_ids:
         return {}
     rows = await session.execute(
-        select(Delivery.message_id, Delivery.status).where(
+        select(Delivery.message_id, Delivery.status, Delivery.next_attempt_at).where(
             Delivery.tenant_id == portal.tenant_id, Delivery.message_id.in_(message_ids)
         )
     )
     states: dict[str, Counter[str]] = {message_id: Counter() for message_id in message_ids}
-    for message_id, status in rows:
-        states[message_id][status] += 1
+    for message_id, status, next_attempt_at in rows:
+        retrying = status == "failed" and next_attempt_at is not None
+        states[message_id]["retrying" if retrying else status] += 1
     return states
 
 

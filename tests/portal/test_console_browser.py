@@ -31,6 +31,26 @@ REPO = Path(__file__).resolve().parents[2]
 EMAIL, PASSWORD = "support@example.com", "correct horse battery"
 
 
+# Where the search page's pieces sit (measured in the page, CSS pixels).
+SEARCH_LAYOUT = """() => {
+  const box = (selector) => document.querySelector(selector).getBoundingClientRect();
+  const wrap = document.querySelector("#results").parentElement;
+  const input = document.querySelector("#message");
+  const style = getComputedStyle(input);
+  const context = document.createElement("canvas").getContext("2d");
+  context.font = style.font;
+  const room = input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  return {
+    published_right: box("#results th:last-child").right,
+    wrap_right: wrap.getBoundingClientRect().right,
+    scrolls: wrap.scrollWidth > wrap.clientWidth,
+    since_top: box("#since").top,
+    until_top: box("#until").top,
+    placeholder_fits: context.measureText(input.placeholder).width <= room,
+  };
+}"""
+
+
 @dataclass(frozen=True)
 class DevServer:
     url: str
@@ -131,6 +151,15 @@ async def test_staff_sign_in_and_a_bulk_replay_reaching_100_percent(
             await page.get_by_role("button", name="Search").click()
             await expect(page.locator("tbody tr")).to_have_count(40)
             await page.screenshot(path=str(ARTIFACTS / "console-search.png"), full_page=True)
+            # and at 1 280 px the table fits, "Until" shares a row, placeholders show whole
+            layout = await page.evaluate(SEARCH_LAYOUT)
+            assert layout["published_right"] <= layout["wrap_right"] <= 1280, layout
+            assert not layout["scrolls"], layout
+            assert layout["until_top"] == layout["since_top"], layout
+            assert layout["placeholder_fits"], layout
+            await page.locator("tbody a.row-link").first.click()
+            await expect(page.get_by_role("heading", name="Deliveries")).to_be_visible()
+            await page.screenshot(path=str(ARTIFACTS / "console-message.png"), full_page=True)
 
             # When they choose a window on the bulk replay page, the count appears first
             await page.get_by_role("link", name="Bulk replay").click()
@@ -138,6 +167,13 @@ async def test_staff_sign_in_and_a_bulk_replay_reaching_100_percent(
             await page.get_by_label("Published from (UTC)").fill(since)
             await expect(page.locator("#match-count")).to_have_attribute("data-count", "40")
             await page.screenshot(path=str(ARTIFACTS / "console-replay-form.png"), full_page=True)
+            # and an unknown tenant is an error, with the button disabled until fixed
+            await page.get_by_label("Tenant uid or id").fill("nobody")
+            await expect(page.locator("#preview.notice-bad")).to_contain_text("no tenant")
+            await expect(page.locator("#start-replay")).to_be_disabled()
+            await page.screenshot(path=str(ARTIFACTS / "console-replay-unknown-tenant.png"))
+            await page.get_by_label("Tenant uid or id").fill("")
+            await expect(page.locator("#match-count")).to_have_attribute("data-count", "40")
             await page.get_by_role("button", name="Replay these deliveries").click()
 
             # Then the progress bar, polled by htmx, reaches 100 % and the outcome shows

@@ -6,18 +6,23 @@ scheduler, a temporary SQLite database and a real receiver: the same moving part
 """
 
 import asyncio
+import re
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import select, update
 
 from app.asgi import create_app
 from app.config import Settings
-from app.db.session import Database
+from app.db.base import utcnow
+from app.db.models import Delivery
+from app.db.session import Database, commit
 from portal.assets import HTMX, fetch
 from tests.browser import ARTIFACTS as BROWSER_ARTIFACTS
 from tests.browser import chromium_page, needs_chromium
@@ -220,5 +225,82 @@ async def test_tenant_fixes_its_webhooks_in_the_portal(
 def _requests_at_least(receiver: Receiver, path: str, count: int) -> Any:
     async def check() -> bool:
         return len(receiver.requests_to(path)) >= count
+
+    return check
+
+
+async def test_an_open_attempt_stays_open_while_the_delivery_retries(
+    live: LiveHerald, page: Any, receiver: Receiver, database: Database
+) -> None:
+    from playwright.async_api import expect
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    # Given a delivery whose attempt failed, retried in five minutes, to a long URL
+    await seed(live)
+    long_path = "/hooks/" + "billing-events/" * 4 + "acme-corporation-production"
+    receiver.script(long_path, then=Reply(503, body=b"try later"))
+    long_url = receiver.url(long_path)
+    await live.api.post("/tenants/acme/endpoints", json={"url": long_url})
+    message = (
+        await live.api.post(
+            "/tenants/acme/messages", json={"event_type": "invoice.paid", "payload": {}}
+        )
+    ).json()
+    await wait_until(_delivery_finished(database, message["id"]), timeout_s=10)
+    async with database.session() as session:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.message_id == message["id"])
+            .values(status="failed", next_attempt_at=utcnow() + timedelta(minutes=5))
+        )
+        await commit(session)
+    link = (await live.api.post("/tenants/acme/portal-access", json={})).json()
+    await page.goto(link["url"])
+    polls: list[str] = []
+    page.on("response", lambda r: polls.append(r.url) if "/deliveries" in r.url else None)
+
+    # When the tenant opens the attempt while the panel polls every second
+    await page.goto(f"{live.base_url}/portal/messages/{message['id']}")
+    await expect(page.locator(".delivery .pill").first).to_have_text(
+        re.compile(r"Retrying · next in [45] min")
+    )
+    await page.locator("details.attempt summary").first.click()
+    await page.wait_for_timeout(2_500)
+
+    # Then it is still open after the polls
+    assert len(polls) >= 2
+    await expect(page.locator("details.attempt").first).to_have_attribute("open", "")
+    await expect(page.locator(".attempt-body pre").first).to_be_visible()
+    await shot(page, "08-message-retrying")
+
+
+async def test_a_refused_url_shows_its_reason_once(live: LiveHerald, page: Any) -> None:
+    from playwright.async_api import expect
+
+    expect.set_options(timeout=UI_TIMEOUT_MS)
+    # Given a tenant on the Add endpoint form
+    await seed(live)
+    link = (await live.api.post("/tenants/acme/portal-access", json={})).json()
+    await page.goto(link["url"])
+    await page.goto(f"{live.base_url}/portal/endpoints/new")
+
+    # When they submit a private address
+    await page.get_by_label("Endpoint URL").fill("http://10.1.2.3/hook")
+    await page.get_by_role("button", name="Create endpoint").click()
+    await expect(page.locator("#url-verdict")).to_contain_text("private")
+    await page.wait_for_timeout(800)
+
+    # Then the reason shows once, even after the page's own checks have run
+    await expect(page.get_by_text(re.compile("private"))).to_have_count(1)
+    await shot(page, "09-endpoint-form-refused")
+
+
+def _delivery_finished(database: Database, message_id: str) -> Any:
+    async def check() -> bool:
+        async with database.session() as session:
+            status = await session.scalar(
+                select(Delivery.status).where(Delivery.message_id == message_id)
+            )
+        return status not in (None, "pending")
 
     return check
